@@ -1,0 +1,292 @@
+//! The context document: key → value, each key with the stamp of the write
+//! that set it. Deleted keys stay as tombstones (value `None`) so that a
+//! stale copy of the key, arriving later from storage or another tab, cannot
+//! bring it back.
+//!
+//! `V` is the value as the platform holds it (a JS value in the browser, a
+//! string in native tests); the document never looks inside it.
+
+use std::collections::BTreeMap;
+
+use super::clock::{Clock, Stamp};
+
+/// One key's state.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry<V> {
+    /// The value, or `None` for a deleted key.
+    pub value: Option<V>,
+    /// The write that produced this state.
+    pub stamp: Stamp,
+    /// Stored size in bytes (key plus encoded value); 0 for a tombstone.
+    pub size: usize,
+}
+
+/// A change to one key.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op<V> {
+    /// Set the key to a value of the given stored size.
+    Set(V, usize),
+    /// Remove the key.
+    Delete,
+}
+
+/// The context: entries plus a revision that grows with every change.
+#[derive(Clone, Debug)]
+pub struct Doc<V> {
+    entries: BTreeMap<String, Entry<V>>,
+    revision: u64,
+    bytes: usize,
+}
+
+impl<V> Default for Doc<V> {
+    fn default() -> Self {
+        Doc {
+            entries: BTreeMap::new(),
+            revision: 0,
+            bytes: 0,
+        }
+    }
+}
+
+impl<V: Clone> Doc<V> {
+    /// An empty document at revision 0.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A document holding `entries` (as loaded from storage) at `revision`.
+    pub fn from_entries(entries: BTreeMap<String, Entry<V>>, revision: u64) -> Self {
+        let bytes = entries.values().map(|e| e.size).sum();
+        Doc {
+            entries,
+            revision,
+            bytes,
+        }
+    }
+
+    /// Grows by one with every change that altered the document.
+    pub fn revision(&self) -> u64 {
+        self.revision
+    }
+
+    /// Stored size of the live keys, in bytes.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// The live value of `key`.
+    pub fn get(&self, key: &str) -> Option<&V> {
+        self.entries.get(key).and_then(|e| e.value.as_ref())
+    }
+
+    /// Every entry, tombstones included, in key order.
+    pub fn entries(&self) -> impl Iterator<Item = (&String, &Entry<V>)> {
+        self.entries.iter()
+    }
+
+    /// The live keys and values, in key order.
+    pub fn live(&self) -> impl Iterator<Item = (&String, &V)> {
+        self.entries
+            .iter()
+            .filter_map(|(k, e)| e.value.as_ref().map(|v| (k, v)))
+    }
+
+    /// How many keys are live.
+    pub fn len(&self) -> usize {
+        self.live().count()
+    }
+
+    /// Whether no key is live.
+    pub fn is_empty(&self) -> bool {
+        self.live().next().is_none()
+    }
+
+    /// The size the document would have after `ops`, without applying them.
+    pub fn bytes_after(&self, ops: &[(String, Op<V>)]) -> usize {
+        let mut bytes = self.bytes as isize;
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for (key, op) in ops {
+            let before = seen
+                .get(key.as_str())
+                .copied()
+                .unwrap_or_else(|| self.entries.get(key).map_or(0, |e| e.size));
+            let after = match op {
+                Op::Set(_, size) => *size,
+                Op::Delete => 0,
+            };
+            bytes += after as isize - before as isize;
+            seen.insert(key, after);
+        }
+        bytes.max(0) as usize
+    }
+
+    /// Applies local changes, each stamped by `clock` at wall time `now`.
+    /// Returns the keys whose live state changed (deleting an absent key is
+    /// no change), in the order given.
+    pub fn apply_local(
+        &mut self,
+        ops: Vec<(String, Op<V>)>,
+        clock: &mut Clock,
+        now: u64,
+    ) -> Vec<String> {
+        let mut changed = Vec::with_capacity(ops.len());
+        for (key, op) in ops {
+            let live = self.get(&key).is_some();
+            if matches!(op, Op::Delete) && !live {
+                continue;
+            }
+            let stamp = clock.tick(now);
+            let entry = match op {
+                Op::Set(v, size) => Entry {
+                    value: Some(v),
+                    stamp,
+                    size,
+                },
+                Op::Delete => Entry {
+                    value: None,
+                    stamp,
+                    size: 0,
+                },
+            };
+            self.put(key.clone(), entry);
+            if !changed.contains(&key) {
+                changed.push(key);
+            }
+        }
+        if !changed.is_empty() {
+            self.revision += 1;
+        }
+        changed
+    }
+
+    /// Merges an entry written elsewhere: it wins only if its stamp is
+    /// larger than the one held. Returns whether the live state changed.
+    pub fn merge(&mut self, key: String, entry: Entry<V>) -> bool {
+        if let Some(held) = self.entries.get(&key) {
+            if held.stamp >= entry.stamp {
+                return false;
+            }
+        }
+        let was_live = self.get(&key).is_some();
+        let is_live = entry.value.is_some();
+        self.put(key, entry);
+        let changed = was_live || is_live;
+        if changed {
+            self.revision += 1;
+        }
+        changed
+    }
+
+    /// Drops tombstones written before `wall` (ms), bounding their number.
+    pub fn prune_tombstones(&mut self, wall: u64) {
+        self.entries
+            .retain(|_, e| e.value.is_some() || e.stamp.wall >= wall);
+    }
+
+    fn put(&mut self, key: String, entry: Entry<V>) {
+        let old = self.entries.get(&key).map_or(0, |e| e.size);
+        self.bytes = self.bytes + entry.size - old;
+        self.entries.insert(key, entry);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(k: &str, v: &str) -> (String, Op<String>) {
+        (k.to_string(), Op::Set(v.to_string(), k.len() + v.len()))
+    }
+
+    fn del(k: &str) -> (String, Op<String>) {
+        (k.to_string(), Op::Delete)
+    }
+
+    #[test]
+    fn apply_sets_deletes_and_counts_revisions() {
+        let mut d = Doc::new();
+        let mut c = Clock::new("t");
+        assert_eq!(
+            d.apply_local(vec![set("a", "1"), set("b", "22")], &mut c, 1),
+            ["a", "b"]
+        );
+        assert_eq!(d.revision(), 1);
+        assert_eq!(d.bytes(), 2 + 3);
+        assert_eq!(d.apply_local(vec![del("a"), del("zz")], &mut c, 2), ["a"]);
+        assert_eq!(d.revision(), 2);
+        assert_eq!(d.get("a"), None);
+        assert_eq!(d.bytes(), 3);
+        // Deleting an absent key changes nothing, not even the revision.
+        assert!(d.apply_local(vec![del("a")], &mut c, 3).is_empty());
+        assert_eq!(d.revision(), 2);
+        assert_eq!(d.len(), 1);
+    }
+
+    #[test]
+    fn bytes_after_predicts_without_changing() {
+        let mut d = Doc::new();
+        let mut c = Clock::new("t");
+        d.apply_local(vec![set("a", "1234")], &mut c, 1);
+        let ops = vec![set("a", "1"), set("b", "1"), del("a")];
+        assert_eq!(d.bytes_after(&ops), 2);
+        assert_eq!(d.bytes(), 5);
+        d.apply_local(ops, &mut c, 2);
+        assert_eq!(d.bytes(), 2);
+    }
+
+    #[test]
+    fn merge_keeps_the_larger_stamp() {
+        let mut d: Doc<String> = Doc::new();
+        let mut c = Clock::new("a");
+        d.apply_local(vec![set("k", "mine")], &mut c, 10);
+        let older = Entry {
+            value: Some("old".into()),
+            stamp: Stamp {
+                wall: 5,
+                counter: 0,
+                node: "b".into(),
+            },
+            size: 4,
+        };
+        assert!(!d.merge("k".into(), older));
+        assert_eq!(d.get("k").map(String::as_str), Some("mine"));
+        let newer = Entry {
+            value: Some("new".into()),
+            stamp: Stamp {
+                wall: 11,
+                counter: 0,
+                node: "b".into(),
+            },
+            size: 4,
+        };
+        assert!(d.merge("k".into(), newer));
+        assert_eq!(d.get("k").map(String::as_str), Some("new"));
+    }
+
+    #[test]
+    fn a_tombstone_stops_a_stale_value_coming_back() {
+        let mut d: Doc<String> = Doc::new();
+        let mut c = Clock::new("a");
+        d.apply_local(vec![set("k", "v")], &mut c, 10);
+        let stale = d.entries().next().unwrap().1.clone();
+        d.apply_local(vec![del("k")], &mut c, 11);
+        assert!(!d.merge("k".into(), stale));
+        assert_eq!(d.get("k"), None);
+    }
+
+    #[test]
+    fn prune_drops_only_old_tombstones() {
+        let mut d: Doc<String> = Doc::new();
+        let mut c = Clock::new("a");
+        d.apply_local(
+            vec![set("old", "1"), set("new", "1"), set("live", "1")],
+            &mut c,
+            10,
+        );
+        d.apply_local(vec![del("old")], &mut c, 20);
+        d.apply_local(vec![del("new")], &mut c, 100);
+        d.prune_tombstones(50);
+        let keys: Vec<_> = d.entries().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["live", "new"]);
+    }
+}

@@ -1,0 +1,11 @@
+//! session-persist: keeps a web app's session alive across reloads, crashes,
+//! browser restarts and tabs.
+//!
+//! Layers, each using only those below it:
+//! - [`core`]: pure Rust (context document, clocks, records, checksums,
+//!   snapshot retention, the autosave schedule), tested natively;
+//! - `platform`: the browser (storage backends, timers, page lifecycle);
+//! - `session` and `bindings`: the session engine and its JS surface.
+#![deny(missing_docs)]
+
+pub mod core;
