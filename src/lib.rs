@@ -8,4 +8,7 @@
 //! - `session` and `bindings`: the session engine and its JS surface.
 #![deny(missing_docs)]
 
+pub mod bindings;
 pub mod core;
+pub mod platform;
+pub mod session;

@@ -1,0 +1,105 @@
+//! Small helpers for reading and building JS objects, and for turning the
+//! core's errors into JS `Error`s with a `code`.
+
+use js_sys::{Object, Reflect};
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::core::error::{Code, Error};
+
+/// `obj[key]`, or `undefined` when `obj` is not an object or the read throws.
+pub fn get(obj: &JsValue, key: &str) -> JsValue {
+    if !obj.is_object() {
+        return JsValue::UNDEFINED;
+    }
+    Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// `obj[key] = value` as an own data property, safe for keys such as
+/// `__proto__` that a plain assignment would treat specially.
+pub fn set(obj: &Object, key: &str, value: &JsValue) {
+    if key == "__proto__" {
+        let desc = Object::new();
+        let _ = Reflect::set(&desc, &"value".into(), value);
+        let _ = Reflect::set(&desc, &"enumerable".into(), &JsValue::TRUE);
+        let _ = Reflect::set(&desc, &"writable".into(), &JsValue::TRUE);
+        let _ = Reflect::set(&desc, &"configurable".into(), &JsValue::TRUE);
+        Object::define_property(obj, &JsValue::from_str(key), &desc);
+    } else {
+        let _ = Reflect::set(obj, &JsValue::from_str(key), value);
+    }
+}
+
+/// A plain object built from `(key, value)` pairs.
+pub fn object<'a>(fields: impl IntoIterator<Item = (&'a str, JsValue)>) -> JsValue {
+    let obj = Object::new();
+    for (k, v) in fields {
+        set(&obj, k, &v);
+    }
+    obj.into()
+}
+
+/// A number as a JS value; `null` for `None`.
+pub fn opt_num(n: Option<f64>) -> JsValue {
+    n.map_or(JsValue::NULL, JsValue::from_f64)
+}
+
+/// A JS array of strings.
+pub fn str_array<'a>(items: impl IntoIterator<Item = &'a str>) -> JsValue {
+    let arr = js_sys::Array::new();
+    for s in items {
+        arr.push(&JsValue::from_str(s));
+    }
+    arr.into()
+}
+
+/// A JS `Error` with `code` and `message`.
+pub fn to_js_error(err: &Error) -> JsValue {
+    let e = js_sys::Error::new(&err.message);
+    let _ = Reflect::set(&e, &"code".into(), &JsValue::from_str(err.code.as_str()));
+    e.into()
+}
+
+/// The message of a thrown JS value (an `Error`, a DOMException, or any
+/// other value).
+pub fn message_of(value: &JsValue) -> String {
+    if let Some(s) = value.as_string() {
+        return s;
+    }
+    let name = get(value, "name").as_string().unwrap_or_default();
+    let msg = get(value, "message").as_string().unwrap_or_default();
+    match (name.is_empty(), msg.is_empty()) {
+        (false, false) => format!("{name}: {msg}"),
+        (false, true) => name,
+        (true, false) => msg,
+        (true, true) => String::from("unknown error"),
+    }
+}
+
+/// Maps a storage exception to an error code. Quota errors come in several
+/// shapes (`QuotaExceededError`, code 22, Firefox's
+/// `NS_ERROR_DOM_QUOTA_REACHED`, an `AbortError` whose message names the
+/// quota): all become `QUOTA_EXCEEDED`.
+pub fn storage_error(context: &str, value: &JsValue) -> Error {
+    let text = message_of(value);
+    let code_22 = get(value, "code").as_f64() == Some(22.0);
+    let quota =
+        code_22 || text.contains("Quota") || text.contains("quota") || text.contains("QUOTA");
+    storage_error_text(context, &text, quota)
+}
+
+/// Like [`storage_error`] for an error known only by its text.
+pub fn storage_error_text(context: &str, text: &str, quota: bool) -> Error {
+    if quota {
+        Error::new(
+            Code::QuotaExceeded,
+            format!("{context}: the browser's storage quota is full ({text}); free space (delete snapshots or large keys) and save again"),
+        )
+    } else {
+        Error::new(Code::StorageUnavailable, format!("{context}: {text}"))
+    }
+}
+
+/// A JS function, if `value` is one.
+pub fn as_function(value: &JsValue) -> Option<js_sys::Function> {
+    value.dyn_ref::<js_sys::Function>().cloned()
+}

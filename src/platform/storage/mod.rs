@@ -1,0 +1,122 @@
+//! One storage interface, three backends: IndexedDB, localStorage, memory.
+//!
+//! A backend stores JS values under string keys. `write` applies a batch of
+//! puts and deletes atomically: all or nothing, so a failed save leaves what
+//! was stored as it was.
+
+mod idb;
+mod local;
+mod memory;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::rc::Rc;
+use std::task::{Context, Poll};
+
+use wasm_bindgen::JsValue;
+
+use crate::core::error::Result;
+use crate::core::options::StorageChoice;
+
+pub use idb::IdbStorage;
+pub use local::LocalStorage;
+pub use memory::MemoryStorage;
+
+/// A boxed future on the browser's single thread.
+pub type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + 'a>>;
+
+/// Which backend holds the data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// IndexedDB: durable, large, asynchronous.
+    IndexedDb,
+    /// localStorage: durable, small (about 5 MB per origin), synchronous.
+    LocalStorage,
+    /// Memory: gone with the page.
+    Memory,
+}
+
+impl Backend {
+    /// The name exposed as `info().backend`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::IndexedDb => "indexeddb",
+            Backend::LocalStorage => "localstorage",
+            Backend::Memory => "memory",
+        }
+    }
+}
+
+/// Puts and deletes applied together.
+#[derive(Default)]
+pub struct Batch {
+    /// Values to store, by key.
+    pub puts: Vec<(String, JsValue)>,
+    /// Keys to remove.
+    pub deletes: Vec<String>,
+}
+
+/// A place to keep records.
+pub trait Storage {
+    /// Which backend this is.
+    fn backend(&self) -> Backend;
+    /// Reads `keys`; `None` for each key not stored.
+    fn read<'a>(&'a self, keys: &'a [&'a str]) -> BoxFut<'a, Result<Vec<Option<JsValue>>>>;
+    /// Applies `batch` atomically.
+    fn write(&self, batch: Batch) -> BoxFut<'_, Result<()>>;
+}
+
+/// Opens the storage asked for, falling back (IndexedDB, then localStorage,
+/// then memory) when it cannot be used. Returns the storage and, when it is
+/// not the one asked for, why.
+pub async fn open(name: &str, choice: StorageChoice) -> (Rc<dyn Storage>, Option<String>) {
+    let mut why: Vec<String> = Vec::new();
+    if matches!(choice, StorageChoice::Auto | StorageChoice::IndexedDb) {
+        match IdbStorage::open(name).await {
+            Ok(s) => return (Rc::new(s), None),
+            Err(e) => why.push(format!("IndexedDB unavailable ({})", e.message)),
+        }
+    }
+    if choice != StorageChoice::Memory {
+        match LocalStorage::open(name) {
+            Ok(s) => {
+                // "auto" falling back to localStorage is still degraded: the
+                // app gets a smaller, synchronous store than it would expect.
+                let degraded = (!why.is_empty()).then(|| why.join("; ") + "; using localStorage");
+                return (Rc::new(s), degraded);
+            }
+            Err(e) => why.push(format!("localStorage unavailable ({})", e.message)),
+        }
+    }
+    let degraded =
+        (!why.is_empty()).then(|| why.join("; ") + "; using memory, nothing will survive a reload");
+    (Rc::new(MemoryStorage::open(name)), degraded)
+}
+
+/// Resolves to `Some(output)` if `fut` finishes within `ms`, else `None`.
+pub async fn within<F: Future>(ms: u32, fut: F) -> Option<F::Output> {
+    Race {
+        fut: Box::pin(fut),
+        timer: gloo_timers::future::TimeoutFuture::new(ms),
+    }
+    .await
+}
+
+struct Race<F: Future> {
+    fut: Pin<Box<F>>,
+    timer: gloo_timers::future::TimeoutFuture,
+}
+
+impl<F: Future> Future for Race<F> {
+    type Output = Option<F::Output>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        if let Poll::Ready(v) = self.fut.as_mut().poll(cx) {
+            return Poll::Ready(Some(v));
+        }
+        if Pin::new(&mut self.timer).poll(cx).is_ready() {
+            return Poll::Ready(None);
+        }
+        Poll::Pending
+    }
+}

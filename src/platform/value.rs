@@ -1,0 +1,69 @@
+//! Context values crossing between JS and Rust. A value stays a `JsValue`
+//! (Rust never needs to read it); Rust keeps its JSON text's size and hash
+//! for size limits and checksums.
+
+use wasm_bindgen::prelude::*;
+
+use crate::core::checksum;
+use crate::core::error::{Code, Error};
+
+#[wasm_bindgen(module = "/src/platform/value.js")]
+extern "C" {
+    #[wasm_bindgen(js_name = encodeValue, catch)]
+    fn encode_value(value: &JsValue, key: &str) -> Result<js_sys::JsString, JsValue>;
+
+    /// Rethrows `error` in a microtask, so app code that threw is reported
+    /// (console, `window.onerror`) without unwinding through the library.
+    #[wasm_bindgen(js_name = reportLater)]
+    pub fn report_later(error: &JsValue);
+}
+
+/// A context value as held by the session.
+#[derive(Clone, Debug)]
+pub struct Value {
+    /// The value the app gave (or one parsed from storage).
+    pub js: JsValue,
+    /// Its JSON text, as a JS string.
+    pub json: JsValue,
+    /// Hash of the JSON text (UTF-8).
+    pub hash: u64,
+}
+
+impl Value {
+    /// Encodes an app value set under `key`. Returns the value and its
+    /// stored size in bytes, or `NOT_SERIALIZABLE` saying where it fails.
+    pub fn encode(key: &str, js: JsValue) -> Result<(Value, usize), Error> {
+        let json = encode_value(&js, key).map_err(|problem| {
+            Error::new(
+                Code::NotSerializable,
+                format!(
+                    "cannot store \"{key}\": {}",
+                    problem
+                        .as_string()
+                        .unwrap_or_else(|| crate::platform::js::message_of(&problem))
+                ),
+            )
+        })?;
+        let text = String::from(&json);
+        let size = key.len() + text.len();
+        let hash = checksum::hash(text.as_bytes());
+        Ok((
+            Value {
+                js,
+                json: json.into(),
+                hash,
+            },
+            size,
+        ))
+    }
+
+    /// A value read back from its stored JSON text. `None` if the text is
+    /// not valid JSON.
+    pub fn decode(key: &str, json: JsValue) -> Option<(Value, usize)> {
+        let text = json.as_string()?;
+        let js = js_sys::JSON::parse(&text).ok()?;
+        let size = key.len() + text.len();
+        let hash = checksum::hash(text.as_bytes());
+        Some((Value { js, json, hash }, size))
+    }
+}

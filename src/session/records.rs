@@ -1,0 +1,188 @@
+//! The JS shape of stored records. A context record is
+//! `{ f, schema, rev, at, sum, keys: [], stamps: [], vals: [] }` with `vals`
+//! holding each value's JSON text (`null` for a deleted key): IndexedDB
+//! clones a few strings instead of a deep object, and the checksum covers
+//! exactly the text that is stored.
+
+use std::collections::BTreeMap;
+
+use js_sys::Array;
+use wasm_bindgen::{JsCast, JsValue};
+
+use crate::core::checksum;
+use crate::core::clock::Stamp;
+use crate::core::doc::{Doc, Entry};
+use crate::core::error::{Code, Error, Result};
+use crate::core::options::Options;
+use crate::core::record::{self, Digest, Header, FORMAT};
+use crate::core::snapshots::{Info, Source};
+use crate::platform::js;
+use crate::platform::value::Value;
+
+/// The record of the persisted keys of `doc`, and its size in bytes.
+pub fn encode(doc: &Doc<Value>, opts: &Options, now: u64) -> (JsValue, usize) {
+    let header = Header {
+        format: FORMAT,
+        schema: opts.version,
+        revision: doc.revision(),
+        saved_at: now,
+    };
+    let keys = Array::new();
+    let stamps = Array::new();
+    let vals = Array::new();
+    let mut encoded_stamps = Vec::new();
+    let mut bytes = 0;
+    let persisted: Vec<(&String, &Entry<Value>)> = doc
+        .entries()
+        .filter(|(k, _)| opts.persist.persists(k))
+        .collect();
+    for (k, e) in &persisted {
+        let stamp = e.stamp.encode();
+        keys.push(&JsValue::from_str(k));
+        stamps.push(&JsValue::from_str(&stamp));
+        vals.push(e.value.as_ref().map_or(&JsValue::NULL, |v| &v.json));
+        bytes += e.size;
+        encoded_stamps.push(stamp);
+    }
+    let digests = persisted
+        .iter()
+        .zip(&encoded_stamps)
+        .map(|((k, e), s)| Digest {
+            key: k,
+            stamp: s,
+            value_hash: e.value.as_ref().map(|v| v.hash),
+        });
+    let sum = record::checksum(&header, digests);
+    let obj = js::object([
+        ("f", FORMAT.into()),
+        ("schema", header.schema.into()),
+        ("rev", (header.revision as f64).into()),
+        ("at", (now as f64).into()),
+        ("sum", checksum::to_hex(sum).into()),
+        ("keys", keys.into()),
+        ("stamps", stamps.into()),
+        ("vals", vals.into()),
+    ]);
+    (obj, bytes)
+}
+
+fn bad(what: &str) -> Error {
+    Error::new(
+        Code::StorageUnavailable,
+        format!("stored record is malformed: {what}"),
+    )
+}
+
+fn array(v: &JsValue, field: &str) -> Result<Array> {
+    js::get(v, field)
+        .dyn_into::<Array>()
+        .map_err(|_| bad(field))
+}
+
+fn number(v: &JsValue, field: &str) -> Result<f64> {
+    js::get(v, field)
+        .as_f64()
+        .filter(|n| n.is_finite() && *n >= 0.0)
+        .ok_or_else(|| bad(field))
+}
+
+/// Reads and verifies a context record.
+pub fn decode(v: &JsValue) -> Result<(Header, BTreeMap<String, Entry<Value>>)> {
+    if !v.is_object() {
+        return Err(bad("not an object"));
+    }
+    let header = Header {
+        format: number(v, "f")? as u32,
+        schema: number(v, "schema")? as u32,
+        revision: number(v, "rev")? as u64,
+        saved_at: number(v, "at")? as u64,
+    };
+    let sum = js::get(v, "sum").as_string().ok_or_else(|| bad("sum"))?;
+    let (keys, stamps, vals) = (array(v, "keys")?, array(v, "stamps")?, array(v, "vals")?);
+    let n = keys.length();
+    if stamps.length() != n || vals.length() != n {
+        return Err(bad("lists of different lengths"));
+    }
+    let mut rows = Vec::with_capacity(n as usize);
+    for i in 0..n {
+        let key = keys.get(i).as_string().ok_or_else(|| bad("key"))?;
+        let stamp_text = stamps.get(i).as_string().ok_or_else(|| bad("stamp"))?;
+        let stamp = Stamp::decode(&stamp_text).ok_or_else(|| bad("stamp"))?;
+        let val = vals.get(i);
+        let value = if val.is_null() {
+            None
+        } else {
+            Some(Value::decode(&key, val).ok_or_else(|| bad("value is not JSON"))?)
+        };
+        rows.push((key, stamp_text, stamp, value));
+    }
+    let digests = rows.iter().map(|(k, s, _, v)| Digest {
+        key: k,
+        stamp: s,
+        value_hash: v.as_ref().map(|(v, _)| v.hash),
+    });
+    record::verify(&header, &sum, digests)?;
+    let entries = rows
+        .into_iter()
+        .map(|(k, _, stamp, v)| {
+            let (value, size) = match v {
+                Some((v, size)) => (Some(v), size),
+                None => (None, 0),
+            };
+            (k, Entry { value, stamp, size })
+        })
+        .collect();
+    Ok((header, entries))
+}
+
+/// The metadata record.
+pub fn encode_meta(restore_count: u32, last_restored_at: Option<u64>) -> JsValue {
+    js::object([
+        ("restoreCount", restore_count.into()),
+        (
+            "lastRestoredAt",
+            js::opt_num(last_restored_at.map(|t| t as f64)),
+        ),
+    ])
+}
+
+/// Reads the metadata record; tolerant, since it is only informational.
+pub fn decode_meta(v: &JsValue) -> (u32, Option<u64>) {
+    let count = js::get(v, "restoreCount").as_f64().unwrap_or(0.0).max(0.0) as u32;
+    let at = js::get(v, "lastRestoredAt").as_f64().map(|t| t as u64);
+    (count, at)
+}
+
+/// A snapshot's info as the JS `SnapshotInfo` object.
+pub fn info_to_js(i: &Info) -> JsValue {
+    js::object([
+        ("id", i.id.as_str().into()),
+        ("name", i.name.as_str().into()),
+        ("createdAt", (i.created_at as f64).into()),
+        ("source", i.source.as_str().into()),
+        ("bytes", (i.bytes as f64).into()),
+    ])
+}
+
+/// The snapshot index record.
+pub fn encode_index(list: &[Info]) -> JsValue {
+    list.iter().map(info_to_js).collect::<Array>().into()
+}
+
+/// Reads the snapshot index, skipping malformed entries.
+pub fn decode_index(v: &JsValue) -> Vec<Info> {
+    let Some(arr) = v.dyn_ref::<Array>() else {
+        return Vec::new();
+    };
+    arr.iter()
+        .filter_map(|e| {
+            Some(Info {
+                id: js::get(&e, "id").as_string()?,
+                name: js::get(&e, "name").as_string().unwrap_or_default(),
+                created_at: js::get(&e, "createdAt").as_f64()? as u64,
+                source: Source::parse(&js::get(&e, "source").as_string()?)?,
+                bytes: js::get(&e, "bytes").as_f64().unwrap_or(0.0) as usize,
+            })
+        })
+        .collect()
+}
