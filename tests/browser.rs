@@ -1,0 +1,501 @@
+//! Browser tests: the platform layer and the session engine in real headless
+//! Chromium, against real IndexedDB and localStorage.
+//!
+//! Run: `cargo test --target wasm32-unknown-unknown --test browser`
+#![cfg(target_arch = "wasm32")]
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use gloo_timers::future::TimeoutFuture;
+use js_sys::{Array, Function, Object, Reflect};
+use session_persist::core::error::Code;
+use session_persist::core::options::{Options, StorageChoice};
+use session_persist::core::snapshots::Source;
+use session_persist::platform::storage::{self, Backend, Batch};
+use session_persist::session::{Event, Hooks, Session};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", session_persist::platform::env::random_id(""))
+}
+
+fn opts(name: &str, storage: StorageChoice) -> Options {
+    Options {
+        name: name.to_string(),
+        storage,
+        ..Options::default()
+    }
+}
+
+async fn open(o: Options) -> Session {
+    Session::open(o, "sid".into(), Hooks::default())
+        .await
+        .expect("open")
+}
+
+fn json(v: &JsValue) -> String {
+    js_sys::JSON::stringify(v)
+        .map(String::from)
+        .unwrap_or_default()
+}
+
+fn set(s: &Session, key: &str, value: JsValue) -> Result<(), Code> {
+    s.update(vec![(key.to_string(), Some(value))])
+        .map_err(|e| e.code)
+}
+
+fn parse(text: &str) -> JsValue {
+    js_sys::JSON::parse(text).unwrap()
+}
+
+/// Counts calls of an `on(event)` handler.
+fn counter(s: &Session, event: Event) -> Rc<RefCell<u32>> {
+    let count = Rc::new(RefCell::new(0));
+    let c = count.clone();
+    let f = Closure::<dyn FnMut(JsValue)>::new(move |_| *c.borrow_mut() += 1);
+    s.on(event, f.into_js_value().unchecked_into()).unwrap();
+    count
+}
+
+async fn sleep(ms: u32) {
+    TimeoutFuture::new(ms).await;
+}
+
+// ----- storage backends -----
+
+async fn backend_round_trip(choice: StorageChoice, expect: Backend) {
+    let name = unique("backend");
+    let (store, degraded) = storage::open(&name, choice).await;
+    assert_eq!(store.backend(), expect);
+    assert_eq!(degraded, None);
+    store
+        .write(Batch {
+            puts: vec![
+                ("a".into(), parse(r#"{"x":1}"#)),
+                ("b".into(), "two".into()),
+            ],
+            deletes: vec![],
+        })
+        .await
+        .unwrap();
+    store
+        .write(Batch {
+            puts: vec![],
+            deletes: vec!["b".into(), "never-written".into()],
+        })
+        .await
+        .unwrap();
+    let got = store.read(&["a", "b", "c"]).await.unwrap();
+    assert_eq!(json(got[0].as_ref().unwrap()), r#"{"x":1}"#);
+    assert!(got[1].is_none());
+    assert!(got[2].is_none());
+}
+
+#[wasm_bindgen_test]
+async fn indexeddb_backend_writes_reads_and_deletes() {
+    backend_round_trip(StorageChoice::IndexedDb, Backend::IndexedDb).await;
+}
+
+#[wasm_bindgen_test]
+async fn localstorage_backend_writes_reads_and_deletes() {
+    backend_round_trip(StorageChoice::LocalStorage, Backend::LocalStorage).await;
+}
+
+#[wasm_bindgen_test]
+async fn memory_backend_writes_reads_and_deletes() {
+    backend_round_trip(StorageChoice::Memory, Backend::Memory).await;
+}
+
+#[wasm_bindgen_test]
+async fn auto_picks_indexeddb_in_chromium() {
+    let (store, degraded) = storage::open(&unique("auto"), StorageChoice::Auto).await;
+    assert_eq!(store.backend(), Backend::IndexedDb);
+    assert_eq!(degraded, None);
+}
+
+#[wasm_bindgen_test]
+async fn localstorage_batch_over_quota_changes_nothing() {
+    let name = unique("quota");
+    let (store, _) = storage::open(&name, StorageChoice::LocalStorage).await;
+    store
+        .write(Batch {
+            puts: vec![("a".into(), "old".into())],
+            deletes: vec![],
+        })
+        .await
+        .unwrap();
+    // Chromium allows about 5 MB (in UTF-16 units) per origin.
+    let huge: JsValue = "x".repeat(6 * 1024 * 1024).into();
+    let err = store
+        .write(Batch {
+            puts: vec![("a".into(), "new".into()), ("big".into(), huge)],
+            deletes: vec![],
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code, Code::QuotaExceeded, "{}", err.message);
+    let got = store.read(&["a", "big"]).await.unwrap();
+    assert_eq!(got[0].as_ref().unwrap().as_string().unwrap(), "old");
+    assert!(got[1].is_none());
+}
+
+// ----- session: values and errors -----
+
+#[wasm_bindgen_test]
+async fn default_session_uses_indexeddb_and_round_trips_values() {
+    let name = unique("values");
+    let s = open(opts(&name, StorageChoice::Auto)).await;
+    assert_eq!(s.info().backend, Backend::IndexedDb);
+    set(&s, "theme", "dark".into()).unwrap();
+    set(
+        &s,
+        "draft",
+        parse(r#"{"title":"hi","tags":["a","b"],"n":null}"#),
+    )
+    .unwrap();
+    s.save().await.unwrap();
+    s.close().await.unwrap();
+
+    let again = open(opts(&name, StorageChoice::Auto)).await;
+    assert_eq!(again.get("theme").as_string().unwrap(), "dark");
+    assert_eq!(
+        json(&again.get("draft")),
+        r#"{"title":"hi","tags":["a","b"],"n":null}"#
+    );
+    let info = again.info();
+    assert_eq!(info.restore_count, 1);
+    assert!(info.last_restored_at.is_some());
+}
+
+#[wasm_bindgen_test]
+async fn unstorable_values_are_refused_and_change_nothing() {
+    let s = open(opts(&unique("bad"), StorageChoice::Memory)).await;
+    set(&s, "keep", 1.into()).unwrap();
+    let before = json(&s.view());
+    let rev = s.info().revision;
+
+    let cyclic = Object::new();
+    Reflect::set(&cyclic, &"self".into(), &cyclic).unwrap();
+    let with_fn = Object::new();
+    Reflect::set(&with_fn, &"f".into(), &Function::new_no_args("return 1")).unwrap();
+    let bad: Vec<JsValue> = vec![
+        Function::new_no_args("return 1").into(),
+        cyclic.into(),
+        with_fn.into(),
+        js_sys::Date::new_0().into(),
+        js_sys::Map::new().into(),
+        f64::NAN.into(),
+        js_sys::Symbol::for_("s").into(),
+        js_sys::BigInt::from(1u32).into(),
+        Array::of1(&JsValue::UNDEFINED).into(),
+    ];
+    for v in bad {
+        // One good key and one bad key in the same patch: all or nothing.
+        let patch = vec![
+            ("ok".to_string(), Some(JsValue::from(2))),
+            ("x".to_string(), Some(v)),
+        ];
+        let err = s.update(patch).unwrap_err();
+        assert_eq!(err.code, Code::NotSerializable, "{}", err.message);
+        assert!(
+            err.message.contains("\"x\""),
+            "message names the key: {}",
+            err.message
+        );
+    }
+    assert_eq!(json(&s.view()), before);
+    assert_eq!(s.info().revision, rev);
+}
+
+#[wasm_bindgen_test]
+async fn a_context_over_max_bytes_is_refused() {
+    let mut o = opts(&unique("big"), StorageChoice::Memory);
+    o.max_context_bytes = 100;
+    let s = open(o).await;
+    set(&s, "a", "x".repeat(50).into()).unwrap();
+    let err = s
+        .update(vec![("b".into(), Some("y".repeat(60).into()))])
+        .unwrap_err();
+    assert_eq!(err.code, Code::TooLarge);
+    assert!(err.message.contains("maxContextBytes"));
+    assert!(s.get("b").is_undefined());
+    // Shrinking is always allowed.
+    set(&s, "a", "small".into()).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn get_returns_a_new_frozen_object_after_each_change_only() {
+    let s = open(opts(&unique("view"), StorageChoice::Memory)).await;
+    set(&s, "a", 1.into()).unwrap();
+    let v1 = s.view();
+    assert!(Object::is_frozen(v1.unchecked_ref::<Object>()));
+    assert!(Object::is(&v1, &s.view()));
+    set(&s, "a", 2.into()).unwrap();
+    assert!(!Object::is(&v1, &s.view()));
+}
+
+#[wasm_bindgen_test]
+async fn proto_keys_do_not_pollute_prototypes() {
+    let s = open(opts(&unique("proto"), StorageChoice::Memory)).await;
+    set(&s, "__proto__", parse(r#"{"polluted":true}"#)).unwrap();
+    let view = s.view();
+    assert!(Reflect::get(&Object::new(), &"polluted".into())
+        .unwrap()
+        .is_undefined());
+    assert!(Reflect::get(&view, &"polluted".into())
+        .unwrap()
+        .is_undefined());
+    assert_eq!(json(&s.get("__proto__")), r#"{"polluted":true}"#);
+}
+
+#[wasm_bindgen_test]
+async fn closed_sessions_refuse_every_call() {
+    let s = open(opts(&unique("closed"), StorageChoice::Memory)).await;
+    s.close().await.unwrap();
+    assert_eq!(set(&s, "a", 1.into()), Err(Code::Closed));
+    assert_eq!(s.save().await.unwrap_err().code, Code::Closed);
+    assert_eq!(
+        s.create_snapshot("x", Source::Manual)
+            .await
+            .unwrap_err()
+            .code,
+        Code::Closed
+    );
+    s.close().await.unwrap(); // closing twice is harmless
+}
+
+// ----- autosave -----
+
+#[wasm_bindgen_test]
+async fn a_burst_of_updates_is_written_once_after_the_debounce() {
+    let name = unique("burst");
+    let mut o = opts(&name, StorageChoice::IndexedDb);
+    o.save_debounce = 40;
+    let s = open(o).await;
+    let saved = counter(&s, Event::Saved);
+    for i in 0..500 {
+        set(&s, "n", i.into()).unwrap();
+    }
+    assert!(s.info().dirty);
+    sleep(300).await;
+    assert_eq!(*saved.borrow(), 1);
+    assert!(!s.info().dirty);
+    let again = open(opts(&name, StorageChoice::IndexedDb)).await;
+    assert_eq!(again.get("n").as_f64(), Some(499.0));
+}
+
+#[wasm_bindgen_test]
+async fn the_interval_writes_a_stream_that_never_goes_quiet() {
+    let mut o = opts(&unique("stream"), StorageChoice::Memory);
+    o.save_debounce = 100_000;
+    o.auto_save_interval = 60;
+    let s = open(o).await;
+    let saved = counter(&s, Event::Saved);
+    for i in 0..10 {
+        set(&s, "n", i.into()).unwrap();
+        sleep(20).await;
+    }
+    assert!(*saved.borrow() >= 2, "saved {} times", saved.borrow());
+}
+
+#[wasm_bindgen_test]
+async fn excluded_keys_stay_in_memory_only() {
+    let name = unique("persist");
+    let mut o = opts(&name, StorageChoice::LocalStorage);
+    o.persist.exclude = vec!["secret".into()];
+    let s = open(o.clone()).await;
+    set(&s, "secret", "pw".into()).unwrap();
+    assert!(
+        !s.info().dirty,
+        "changing only an excluded key schedules no write"
+    );
+    set(&s, "shown", "yes".into()).unwrap();
+    s.save().await.unwrap();
+    assert_eq!(s.get("secret").as_string().unwrap(), "pw");
+    let again = open(o).await;
+    assert!(again.get("secret").is_undefined());
+    assert_eq!(again.get("shown").as_string().unwrap(), "yes");
+}
+
+#[wasm_bindgen_test]
+async fn subscribers_see_each_change_with_its_keys() {
+    let s = open(opts(&unique("subs"), StorageChoice::Memory)).await;
+    let seen: Rc<RefCell<Vec<String>>> = Rc::default();
+    let seen2 = seen.clone();
+    let f = Closure::<dyn FnMut(JsValue, JsValue)>::new(move |ctx: JsValue, change: JsValue| {
+        seen2
+            .borrow_mut()
+            .push(format!("{} {}", json(&ctx), json(&change)));
+    });
+    let id = s.subscribe(f.into_js_value().unchecked_into()).unwrap();
+    set(&s, "a", 1.into()).unwrap();
+    s.update(vec![("a".into(), None)]).unwrap();
+    s.update(vec![("a".into(), None)]).unwrap(); // no change, no call
+    s.unsubscribe(id);
+    set(&s, "b", 1.into()).unwrap();
+    assert_eq!(
+        *seen.borrow(),
+        [
+            r#"{"a":1} {"source":"local","keys":["a"]}"#,
+            r#"{} {"source":"local","keys":["a"]}"#
+        ]
+    );
+}
+
+// ----- snapshots -----
+
+#[wasm_bindgen_test]
+async fn snapshots_restore_delete_and_keep_a_pre_restore_copy() {
+    let s = open(opts(&unique("snaps"), StorageChoice::IndexedDb)).await;
+    set(&s, "v", 1.into()).unwrap();
+    let first = s.create_snapshot("one", Source::Manual).await.unwrap();
+    set(&s, "v", 2.into()).unwrap();
+    set(&s, "extra", true.into()).unwrap();
+    let second = s.create_snapshot("two", Source::Manual).await.unwrap();
+    let list = s.list_snapshots(None).await.unwrap();
+    assert_eq!(
+        list.iter().map(|i| i.id.as_str()).collect::<Vec<_>>(),
+        [second.as_str(), first.as_str()]
+    );
+    assert_eq!(list[1].name, "one");
+
+    s.restore_snapshot(&first).await.unwrap();
+    assert_eq!(json(&s.view()), r#"{"v":1}"#);
+    let list = s.list_snapshots(None).await.unwrap();
+    assert_eq!(list.len(), 3);
+    assert_eq!(list[0].source, Source::PreRestore);
+
+    // The pre-restore snapshot undoes the restore.
+    s.restore_snapshot(&list[0].id).await.unwrap();
+    assert_eq!(json(&s.view()), r#"{"extra":true,"v":2}"#);
+
+    s.delete_snapshot(&second).await.unwrap();
+    assert_eq!(
+        s.delete_snapshot(&second).await.unwrap_err().code,
+        Code::SnapshotNotFound
+    );
+    assert_eq!(
+        s.restore_snapshot("nope").await.unwrap_err().code,
+        Code::SnapshotNotFound
+    );
+    assert_eq!(json(&s.view()), r#"{"extra":true,"v":2}"#);
+}
+
+#[wasm_bindgen_test]
+async fn snapshot_retention_keeps_the_newest() {
+    let mut o = opts(&unique("retain"), StorageChoice::IndexedDb);
+    o.snapshots.max_count = 3;
+    let s = open(o).await;
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        set(&s, "i", i.into()).unwrap();
+        ids.push(
+            s.create_snapshot(&format!("n{i}"), Source::Manual)
+                .await
+                .unwrap(),
+        );
+        sleep(2).await; // distinct creation times
+    }
+    let list = s.list_snapshots(None).await.unwrap();
+    let names: Vec<_> = list.iter().map(|i| i.name.as_str()).collect();
+    assert_eq!(names, ["n4", "n3", "n2"]);
+    assert_eq!(
+        s.restore_snapshot(&ids[0]).await.unwrap_err().code,
+        Code::SnapshotNotFound
+    );
+    assert_eq!(s.list_snapshots(Some(1)).await.unwrap().len(), 1);
+}
+
+#[wasm_bindgen_test]
+async fn restore_on_open_false_starts_empty_and_keeps_the_old_context() {
+    let name = unique("noload");
+    let s = open(opts(&name, StorageChoice::IndexedDb)).await;
+    set(&s, "old", "data".into()).unwrap();
+    s.close().await.unwrap();
+
+    let mut o = opts(&name, StorageChoice::IndexedDb);
+    o.restore_on_open = false;
+    let fresh = open(o).await;
+    assert_eq!(json(&fresh.view()), "{}");
+    let list = fresh.list_snapshots(None).await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].source, Source::Auto);
+    fresh.restore_snapshot(&list[0].id).await.unwrap();
+    assert_eq!(fresh.get("old").as_string().unwrap(), "data");
+}
+
+#[wasm_bindgen_test]
+async fn initial_snapshot_id_restores_on_open() {
+    let name = unique("initial");
+    let s = open(opts(&name, StorageChoice::IndexedDb)).await;
+    set(&s, "v", "snap".into()).unwrap();
+    let id = s.create_snapshot("", Source::Manual).await.unwrap();
+    set(&s, "v", "later".into()).unwrap();
+    s.close().await.unwrap();
+
+    let mut o = opts(&name, StorageChoice::IndexedDb);
+    o.initial_snapshot_id = Some(id);
+    let again = open(o).await;
+    assert_eq!(again.get("v").as_string().unwrap(), "snap");
+}
+
+#[wasm_bindgen_test]
+async fn clear_empties_context_and_snapshots_in_storage() {
+    let name = unique("clear");
+    let s = open(opts(&name, StorageChoice::IndexedDb)).await;
+    set(&s, "a", 1.into()).unwrap();
+    s.create_snapshot("x", Source::Manual).await.unwrap();
+    s.clear().await.unwrap();
+    assert_eq!(json(&s.view()), "{}");
+    assert!(s.list_snapshots(None).await.unwrap().is_empty());
+    s.close().await.unwrap();
+    let again = open(opts(&name, StorageChoice::IndexedDb)).await;
+    assert_eq!(json(&again.view()), "{}");
+    assert_eq!(again.info().restore_count, 0);
+}
+
+// ----- stored data -----
+
+#[wasm_bindgen_test]
+async fn a_tampered_record_is_detected_kept_aside_and_not_loaded() {
+    let name = unique("tamper");
+    let s = open(opts(&name, StorageChoice::LocalStorage)).await;
+    set(&s, "v", "original".into()).unwrap();
+    s.close().await.unwrap();
+    let ls = web_sys::window().unwrap().local_storage().unwrap().unwrap();
+    let key = format!("session-persist:{name}:ctx");
+    let text = ls.get_item(&key).unwrap().unwrap();
+    ls.set_item(&key, &text.replace("original", "tampered"))
+        .unwrap();
+
+    let recovered: Rc<RefCell<Vec<String>>> = Rc::default();
+    let r = recovered.clone();
+    let on_event =
+        Closure::<dyn FnMut(JsValue, JsValue)>::new(move |event: JsValue, _detail: JsValue| {
+            r.borrow_mut().push(event.as_string().unwrap());
+        });
+    let hooks = Hooks {
+        on_event: Some(on_event.into_js_value().unchecked_into()),
+    };
+    let again = Session::open(
+        opts(&name, StorageChoice::LocalStorage),
+        "sid".into(),
+        hooks,
+    )
+    .await
+    .unwrap();
+    assert!(
+        again.get("v").is_undefined(),
+        "a record failing its checksum is not loaded"
+    );
+    assert_eq!(*recovered.borrow(), ["recovered"]);
+    let kept = ls
+        .get_item(&format!("session-persist:{name}:ctx.damaged"))
+        .unwrap();
+    assert!(kept.unwrap().contains("tampered"));
+}
