@@ -24,7 +24,7 @@ use crate::core::schedule::Schedule;
 use crate::core::snapshots::{self, Info as SnapshotInfo, Source};
 use crate::platform::lifecycle::Lifecycle;
 use crate::platform::lock::Lock;
-use crate::platform::storage::{self, Backend, Batch, Storage};
+use crate::platform::storage::{self, Backend, Batch, MemoryStorage, Storage};
 use crate::platform::value::{report_later, Value};
 use crate::platform::{env, js};
 
@@ -246,9 +246,11 @@ impl Session {
         let mut found = match found {
             Ok(v) => v,
             Err(e) => {
-                // Unreadable storage must not stop the app: start empty in
-                // memory, and say so.
+                // Unreadable storage must not stop the app, and what it holds
+                // must not be overwritten by an empty context: keep this
+                // session in memory, and say so.
                 self.emit_error(&e);
+                self.degrade_to_memory(format!("could not read stored data ({}); changes are kept in memory only so that it is not overwritten", e.message));
                 return Ok(());
             }
         };
@@ -295,8 +297,13 @@ impl Session {
                 // restoreOnOpen: false starts empty; keep what was stored as
                 // an "auto" snapshot instead of overwriting it on the next save.
                 let bytes = entries.values().map(|e| e.size).sum();
-                self.store_snapshot(ctx, bytes, "", Source::Auto, index)
-                    .await?;
+                if let Err(e) = self
+                    .store_snapshot(ctx, bytes, "", Source::Auto, index)
+                    .await
+                {
+                    self.emit_error(&e);
+                    self.degrade_to_memory(format!("could not keep the stored context as a snapshot ({}); changes are kept in memory only so that it is not overwritten", e.message));
+                }
             }
             Err(e) => {
                 let _ = storage
@@ -316,6 +323,24 @@ impl Session {
             }
         }
         Ok(())
+    }
+
+    /// Switches to memory storage for the rest of this session, raising
+    /// `degraded`. Used when writing to the real storage could destroy data.
+    fn degrade_to_memory(&self, why: String) {
+        {
+            let mut st = self.state_mut();
+            let name = format!("{}#{}", st.opts.name, env::random_id(""));
+            st.storage = Rc::new(MemoryStorage::open(&name));
+            st.degraded = Some(why.clone());
+        }
+        self.emit(
+            Event::Degraded,
+            js::object([
+                ("backend", Backend::Memory.as_str().into()),
+                ("reason", why.as_str().into()),
+            ]),
+        );
     }
 
     /// Makes loaded entries the context, and moves the clock past them so
