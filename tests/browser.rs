@@ -499,3 +499,29 @@ async fn a_tampered_record_is_detected_kept_aside_and_not_loaded() {
         .unwrap();
     assert!(kept.unwrap().contains("tampered"));
 }
+
+#[wasm_bindgen_test]
+async fn a_connection_closed_for_another_tab_is_reopened() {
+    let name = unique("reopen");
+    let s = open(opts(&name, StorageChoice::IndexedDb)).await;
+    set(&s, "a", 1.into()).unwrap();
+    s.save().await.unwrap();
+    // Another tab deleting the database sends `versionchange` to ours: we
+    // must close (or the delete is blocked), then reconnect on next use.
+    let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
+    let req = factory
+        .delete_database(&format!("session-persist:{name}"))
+        .unwrap();
+    let deleted = js_sys::Promise::new(&mut |resolve, reject| {
+        req.set_onsuccess(Some(&resolve));
+        req.set_onerror(Some(&reject));
+        req.set_onblocked(Some(&reject));
+    });
+    wasm_bindgen_futures::JsFuture::from(deleted)
+        .await
+        .expect("delete not blocked");
+    set(&s, "b", 2.into()).unwrap();
+    s.save().await.expect("save after reconnect");
+    let again = open(opts(&name, StorageChoice::IndexedDb)).await;
+    assert_eq!(again.get("b").as_f64(), Some(2.0));
+}

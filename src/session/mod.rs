@@ -130,6 +130,13 @@ struct State {
     lifecycle: Option<Lifecycle>,
 }
 
+/// A write that has been issued to storage.
+struct PendingWrite {
+    done: storage::BoxFut<'static, Result<()>>,
+    revision: u64,
+    bytes: usize,
+}
+
 /// A session handle that does not keep it alive (for JS closures).
 pub struct WeakSession(Weak<Inner>);
 
@@ -638,40 +645,57 @@ impl Session {
         }
     }
 
-    /// The page may be going away: start the write now, synchronously up to
-    /// the storage request, so the browser completes it.
+    /// The page may be going away: issue the write now, inside the event
+    /// handler. A write started in a later microtask does not survive a
+    /// reload in Chromium.
     fn flush_on_leave(&self) {
-        if self.state().schedule.is_dirty() {
+        if !self.state().schedule.is_dirty() {
+            return;
+        }
+        if let Ok(pending) = self.begin_write() {
             let s = self.clone();
             wasm_bindgen_futures::spawn_local(async move {
-                let _ = s.write_context().await;
+                let _ = s.finish_write(pending).await;
             });
         }
     }
 
-    /// Writes the context now. Writes are not queued behind each other:
-    /// IndexedDB runs read-write transactions on one store in the order they
-    /// were created, and each write carries the latest context.
+    /// Writes the context now and reports the outcome.
     async fn write_context(&self) -> Result<()> {
-        let (storage, record, revision, bytes) = {
-            let mut st = self.state_mut();
-            if st.closed {
-                return Err(closed_error());
-            }
-            let now = env::now();
-            st.doc
-                .prune_tombstones(now.saturating_sub(TOMBSTONE_TTL_MS));
-            st.schedule.write_started();
-            st.writes_in_flight += 1;
-            let (record, bytes) = records::encode(&st.doc, &st.opts, now);
-            (st.storage.clone(), record, st.doc.revision(), bytes)
-        };
-        let result = storage
-            .write(Batch {
-                puts: vec![(CTX.into(), record)],
-                deletes: vec![],
-            })
-            .await;
+        let pending = self.begin_write()?;
+        self.finish_write(pending).await
+    }
+
+    /// Builds the record of the current context and issues its write.
+    /// Writes are not queued behind each other: IndexedDB runs read-write
+    /// transactions on one store in the order they were created, and each
+    /// write carries the latest context.
+    fn begin_write(&self) -> Result<PendingWrite> {
+        let mut st = self.state_mut();
+        if st.closed {
+            return Err(closed_error());
+        }
+        let now = env::now();
+        st.doc
+            .prune_tombstones(now.saturating_sub(TOMBSTONE_TTL_MS));
+        st.schedule.write_started();
+        st.writes_in_flight += 1;
+        let (record, bytes) = records::encode(&st.doc, &st.opts, now);
+        let done = st.storage.write(Batch {
+            puts: vec![(CTX.into(), record)],
+            deletes: vec![],
+        });
+        Ok(PendingWrite {
+            done,
+            revision: st.doc.revision(),
+            bytes,
+        })
+    }
+
+    /// Waits for a write begun by [`Session::begin_write`], then records
+    /// the outcome and raises `saved` or `error`.
+    async fn finish_write(&self, pending: PendingWrite) -> Result<()> {
+        let result = pending.done.await;
         let now = env::now();
         {
             let mut st = self.state_mut();
@@ -688,8 +712,8 @@ impl Session {
             Ok(()) => self.emit(
                 Event::Saved,
                 js::object([
-                    ("revision", (revision as f64).into()),
-                    ("bytes", (bytes as f64).into()),
+                    ("revision", (pending.revision as f64).into()),
+                    ("bytes", (pending.bytes as f64).into()),
                     ("at", (now as f64).into()),
                 ]),
             ),

@@ -1,14 +1,22 @@
-//! IndexedDB backend (rexie): one database per session name, one object
-//! store of records keyed by string.
+//! IndexedDB backend, on `web-sys` directly: one database per session name,
+//! one object store of records keyed by string.
 //!
-//! Every transaction awaits only its own requests: IndexedDB commits a
-//! transaction as soon as control returns to the event loop with nothing
-//! pending (rexie issue 36), so records are built before it starts.
+//! Every request of a transaction is issued synchronously when the
+//! transaction is created, then `commit()` is called. Two reasons:
+//! IndexedDB commits a transaction as soon as control returns to the event
+//! loop with nothing pending (rexie issue 36), and a write started in a
+//! `pagehide` handler only survives the page if it is issued and committed
+//! inside the handler itself, not in a later microtask. (rexie, which issues
+//! requests when its futures are polled, cannot do the latter; see README.)
 
 use std::cell::RefCell;
+use std::rc::Rc;
 
-use rexie::{ObjectStore, Rexie, TransactionMode};
-use wasm_bindgen::JsValue;
+use js_sys::{Function, Promise};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+use web_sys::{IdbDatabase, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTransactionMode};
 
 use super::{within, Backend, Batch, BoxFut, Storage};
 use crate::core::error::{Code, Error, Result};
@@ -19,25 +27,123 @@ const STORE: &str = "records";
 /// after this long and fall back.
 const OPEN_TIMEOUT_MS: u32 = 5_000;
 
-/// Records of one session name in IndexedDB.
+/// The open connection, if any. Shared with the connection's own event
+/// handlers, which drop it when the browser or another tab closes it.
+type Slot = Rc<RefCell<Option<IdbDatabase>>>;
+
+/// The connection's `versionchange`/`close` handler, kept alive with it.
+type LostHandler = Rc<RefCell<Option<Closure<dyn FnMut()>>>>;
+
+/// Records of one session name in IndexedDB. Clones share the connection.
+#[derive(Clone)]
 pub struct IdbStorage {
-    name: String,
-    db: RefCell<Option<Rexie>>,
+    name: Rc<str>,
+    db: Slot,
+    /// Keeps the `versionchange`/`close` handler alive while connected.
+    on_lost: LostHandler,
 }
 
-async fn connect(name: &str) -> Result<Rexie> {
-    let db_name = format!("session-persist:{name}");
-    let build = Rexie::builder(&db_name)
-        .version(1)
-        .add_object_store(ObjectStore::new(STORE))
-        .build();
-    match within(OPEN_TIMEOUT_MS, build).await {
-        Some(Ok(db)) => Ok(db),
-        Some(Err(e)) => Err(js::storage_error_text(
-            "could not open IndexedDB",
-            &e.to_string(),
-            false,
-        )),
+/// A promise settled by the first of two callbacks, and those callbacks
+/// (which must stay alive until it settles).
+struct Settle {
+    promise: Promise,
+    ok: Closure<dyn FnMut()>,
+    fail: Closure<dyn FnMut()>,
+}
+
+impl Settle {
+    /// `ok` resolves with `value()`, `fail` rejects with `error()`.
+    fn new(value: impl Fn() -> JsValue + 'static, error: impl Fn() -> JsValue + 'static) -> Settle {
+        let mut resolve = None;
+        let mut reject = None;
+        let promise = Promise::new(&mut |res, rej| {
+            resolve = Some(res);
+            reject = Some(rej);
+        });
+        // The executor runs synchronously, so both are set.
+        let resolve: Function = resolve.unwrap_or_else(|| Function::new_no_args(""));
+        let reject: Function = reject.unwrap_or_else(|| Function::new_no_args(""));
+        Settle {
+            promise,
+            ok: Closure::new(move || {
+                let _ = resolve.call1(&JsValue::UNDEFINED, &value());
+            }),
+            fail: Closure::new(move || {
+                let _ = reject.call1(&JsValue::UNDEFINED, &error());
+            }),
+        }
+    }
+
+    fn ok_fn(&self) -> &Function {
+        self.ok.as_ref().unchecked_ref()
+    }
+
+    fn fail_fn(&self) -> &Function {
+        self.fail.as_ref().unchecked_ref()
+    }
+
+    async fn wait(self) -> std::result::Result<JsValue, JsValue> {
+        let result = JsFuture::from(self.promise.clone()).await;
+        drop(self);
+        result
+    }
+}
+
+/// Settles when `tx` completes (ok) or aborts (error: the reason).
+fn on_done(tx: &IdbTransaction) -> Settle {
+    let t = tx.clone();
+    let s = Settle::new(
+        || JsValue::UNDEFINED,
+        move || {
+            t.error().map_or_else(
+                || JsValue::from_str("AbortError: the transaction was aborted"),
+                JsValue::from,
+            )
+        },
+    );
+    tx.set_oncomplete(Some(s.ok_fn()));
+    tx.set_onabort(Some(s.fail_fn()));
+    s
+}
+
+async fn connect(name: &str) -> Result<IdbDatabase> {
+    let factory = web_sys::window()
+        .and_then(|w| w.indexed_db().ok().flatten())
+        .ok_or_else(|| Error::new(Code::StorageUnavailable, "IndexedDB is missing or disabled"))?;
+    let req: IdbOpenDbRequest = factory
+        .open_with_u32(&format!("session-persist:{name}"), 1)
+        .map_err(|e| js::storage_error("could not open IndexedDB", &e))?;
+    let r = req.clone();
+    let upgrade = Closure::<dyn FnMut()>::new(move || {
+        if let Ok(db) = r.result().and_then(|v| v.dyn_into::<IdbDatabase>()) {
+            if !db.object_store_names().contains(STORE) {
+                let _ = db.create_object_store(STORE);
+            }
+        }
+    });
+    req.set_onupgradeneeded(Some(upgrade.as_ref().unchecked_ref()));
+    let (ok, err) = (req.clone(), req.clone());
+    let s = Settle::new(
+        move || ok.result().unwrap_or(JsValue::UNDEFINED),
+        move || {
+            err.error()
+                .ok()
+                .flatten()
+                .map_or(JsValue::NULL, JsValue::from)
+        },
+    );
+    req.set_onsuccess(Some(s.ok_fn()));
+    req.set_onerror(Some(s.fail_fn()));
+    let opened = within(OPEN_TIMEOUT_MS, s.wait()).await;
+    req.set_onupgradeneeded(None);
+    match opened {
+        Some(Ok(db)) => db.dyn_into::<IdbDatabase>().map_err(|_| {
+            Error::new(
+                Code::StorageUnavailable,
+                "IndexedDB opened something that is not a database",
+            )
+        }),
+        Some(Err(e)) => Err(js::storage_error("could not open IndexedDB", &e)),
         None => Err(Error::new(
             Code::StorageUnavailable,
             "opening IndexedDB timed out (another tab may be blocking an upgrade)",
@@ -45,35 +151,84 @@ async fn connect(name: &str) -> Result<Rexie> {
     }
 }
 
-fn idb_error(context: &str, e: rexie::Error) -> Error {
-    let text = e.to_string();
-    let quota = text.contains("Quota") || text.contains("quota");
-    js::storage_error_text(context, &text, quota)
-}
-
 impl IdbStorage {
     /// Opens (creating if needed) the database of `name`.
     pub async fn open(name: &str) -> Result<Self> {
-        let db = connect(name).await?;
-        Ok(IdbStorage {
-            name: name.to_string(),
-            db: RefCell::new(Some(db)),
-        })
+        let storage = IdbStorage {
+            name: name.into(),
+            db: Rc::default(),
+            on_lost: Rc::default(),
+        };
+        storage.reconnect().await?;
+        Ok(storage)
     }
 
-    /// A transaction, reconnecting once if the connection was closed under
-    /// us (Safari drops connections; another tab may force a close).
-    async fn transaction(&self, mode: TransactionMode) -> Result<rexie::Transaction> {
-        let attempt = |db: &Option<Rexie>| db.as_ref().map(|db| db.transaction(&[STORE], mode));
-        if let Some(Ok(tx)) = attempt(&self.db.borrow()) {
-            return Ok(tx);
-        }
+    /// (Re)opens the connection. A connection is dropped when another tab
+    /// needs a version change (we close, so it is not blocked) or when the
+    /// browser closes it (Safari's "connection is closing"); the next
+    /// operation reconnects instead of failing forever.
+    async fn reconnect(&self) -> Result<IdbDatabase> {
         let db = connect(&self.name).await?;
-        let tx = db
-            .transaction(&[STORE], mode)
-            .map_err(|e| idb_error("could not start an IndexedDB transaction", e))?;
-        *self.db.borrow_mut() = Some(db);
-        Ok(tx)
+        let slot = self.db.clone();
+        let lost = Closure::<dyn FnMut()>::new(move || {
+            if let Some(db) = slot.borrow_mut().take() {
+                db.close();
+            }
+        });
+        db.set_onversionchange(Some(lost.as_ref().unchecked_ref()));
+        db.set_onclose(Some(lost.as_ref().unchecked_ref()));
+        *self.on_lost.borrow_mut() = Some(lost);
+        *self.db.borrow_mut() = Some(db.clone());
+        Ok(db)
+    }
+
+    fn transaction(
+        &self,
+        db: &IdbDatabase,
+        mode: IdbTransactionMode,
+    ) -> std::result::Result<IdbTransaction, JsValue> {
+        db.transaction_with_str_and_mode(STORE, mode)
+    }
+
+    /// Issues all of `batch` in one read-write transaction and commits it,
+    /// synchronously. Errors if there is no usable connection.
+    fn start_write(&self, batch: &Batch) -> std::result::Result<Settle, JsValue> {
+        let db = self.db.borrow().clone().ok_or(JsValue::NULL)?;
+        let tx = self.transaction(&db, IdbTransactionMode::Readwrite)?;
+        let done = on_done(&tx);
+        let issue = || -> std::result::Result<(), JsValue> {
+            let store = tx.object_store(STORE)?;
+            for (key, value) in &batch.puts {
+                store.put_with_key(value, &JsValue::from_str(key))?;
+            }
+            for key in &batch.deletes {
+                store.delete(&JsValue::from_str(key))?;
+            }
+            Ok(())
+        };
+        if let Err(e) = issue() {
+            // A value that cannot be cloned throws here: undo the rest.
+            let _ = tx.abort();
+            return Err(e);
+        }
+        // IndexedDB 3.0 (Chrome 76, Firefox 74, Safari 15); web-sys flags it
+        // deprecated only because its IDL source does. Where missing, the
+        // transaction still commits when its requests finish.
+        #[allow(deprecated)]
+        let _ = tx.commit();
+        Ok(done)
+    }
+
+    fn start_read(&self, keys: &[&str]) -> std::result::Result<(Settle, Vec<IdbRequest>), JsValue> {
+        let db = self.db.borrow().clone().ok_or(JsValue::NULL)?;
+        let tx = self.transaction(&db, IdbTransactionMode::Readonly)?;
+        let done = on_done(&tx);
+        let store = tx.object_store(STORE)?;
+        let requests = keys
+            .iter()
+            .map(|k| store.get(&JsValue::from_str(k)))
+            .collect::<std::result::Result<Vec<_>, _>>()?;
+        Ok((done, requests))
     }
 }
 
@@ -84,51 +239,48 @@ impl Storage for IdbStorage {
 
     fn read<'a>(&'a self, keys: &'a [&'a str]) -> BoxFut<'a, Result<Vec<Option<JsValue>>>> {
         Box::pin(async move {
-            let tx = self.transaction(TransactionMode::ReadOnly).await?;
-            let store = tx
-                .store(STORE)
-                .map_err(|e| idb_error("IndexedDB read failed", e))?;
-            let mut out = Vec::with_capacity(keys.len());
-            for key in keys {
-                let v = store
-                    .get(JsValue::from_str(key))
-                    .await
-                    .map_err(|e| idb_error("IndexedDB read failed", e))?;
-                out.push(v.filter(|v| !v.is_undefined()));
-            }
-            Ok(out)
+            let started = match self.start_read(keys) {
+                Ok(s) => s,
+                Err(_) => {
+                    self.reconnect().await?;
+                    self.start_read(keys)
+                        .map_err(|e| js::storage_error("IndexedDB read failed", &e))?
+                }
+            };
+            let (done, requests) = started;
+            done.wait()
+                .await
+                .map_err(|e| js::storage_error("IndexedDB read failed", &e))?;
+            Ok(requests
+                .iter()
+                .map(|r| r.result().ok().filter(|v| !v.is_undefined()))
+                .collect())
         })
     }
 
-    fn write(&self, batch: Batch) -> BoxFut<'_, Result<()>> {
+    fn write(&self, batch: Batch) -> BoxFut<'static, Result<()>> {
+        // Started now, not when first polled: see the module comment.
+        let started = self.start_write(&batch);
+        let this = self.clone();
         Box::pin(async move {
-            let tx = self.transaction(TransactionMode::ReadWrite).await?;
-            let store = tx
-                .store(STORE)
-                .map_err(|e| idb_error("IndexedDB write failed", e))?;
-            for (key, value) in &batch.puts {
-                store
-                    .put(value, Some(&JsValue::from_str(key)))
-                    .await
-                    .map_err(|e| idb_error("IndexedDB write failed", e))?;
-            }
-            for key in &batch.deletes {
-                store
-                    .delete(JsValue::from_str(key))
-                    .await
-                    .map_err(|e| idb_error("IndexedDB write failed", e))?;
-            }
-            let result = tx
-                .done()
+            let done = match started {
+                Ok(done) => done,
+                Err(e)
+                    if e.is_null()
+                        || js::get(&e, "name").as_string().as_deref()
+                            == Some("InvalidStateError") =>
+                {
+                    // The connection was lost: reconnect once and retry.
+                    this.reconnect().await?;
+                    this.start_write(&batch)
+                        .map_err(|e| js::storage_error("IndexedDB write failed", &e))?
+                }
+                Err(e) => return Err(js::storage_error("IndexedDB write failed", &e)),
+            };
+            done.wait()
                 .await
-                .map_err(|e| idb_error("IndexedDB write failed", e))?;
-            if result.is_aborted() {
-                return Err(Error::new(
-                    Code::StorageUnavailable,
-                    "IndexedDB aborted the write (the disk may be full or the database closing); nothing was changed",
-                ));
-            }
-            Ok(())
+                .map(|_| ())
+                .map_err(|e| js::storage_error("IndexedDB write failed; nothing was changed", &e))
         })
     }
 }

@@ -92,7 +92,7 @@ impl Storage for LocalStorage {
         Box::pin(async move { Ok(out) })
     }
 
-    fn write(&self, batch: Batch) -> BoxFut<'_, Result<()>> {
+    fn write(&self, batch: Batch) -> BoxFut<'static, Result<()>> {
         let result = self.apply(batch);
         Box::pin(async move { result })
     }

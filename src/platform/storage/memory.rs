@@ -43,7 +43,7 @@ impl Storage for MemoryStorage {
         Box::pin(async move { Ok(out) })
     }
 
-    fn write(&self, batch: Batch) -> BoxFut<'_, Result<()>> {
+    fn write(&self, batch: Batch) -> BoxFut<'static, Result<()>> {
         STORES.with(|s| {
             let mut s = s.borrow_mut();
             let store = s.entry(self.name.clone()).or_default();

@@ -62,8 +62,10 @@ pub trait Storage {
     fn backend(&self) -> Backend;
     /// Reads `keys`; `None` for each key not stored.
     fn read<'a>(&'a self, keys: &'a [&'a str]) -> BoxFut<'a, Result<Vec<Option<JsValue>>>>;
-    /// Applies `batch` atomically.
-    fn write(&self, batch: Batch) -> BoxFut<'_, Result<()>>;
+    /// Applies `batch` atomically. The write is issued before this returns
+    /// (so a caller in a `pagehide` handler gets it to the browser in time);
+    /// the future reports its outcome.
+    fn write(&self, batch: Batch) -> BoxFut<'static, Result<()>>;
 }
 
 /// Opens the storage asked for, falling back (IndexedDB, then localStorage,
