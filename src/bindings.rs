@@ -45,6 +45,11 @@ fn key_arg(key: &JsValue) -> Result<String> {
         .ok_or_else(|| invalid("a key must be a string"))
 }
 
+fn id_arg(id: &JsValue) -> Result<String> {
+    id.as_string()
+        .ok_or_else(|| invalid("a snapshot id must be a string"))
+}
+
 fn fn_arg(f: &JsValue, what: &str) -> Result<Function> {
     js::as_function(f).ok_or_else(|| invalid(format!("{what} must be a function")))
 }
