@@ -212,10 +212,9 @@ impl Session {
     pub fn restore_snapshot(&self, id: JsValue) -> Promise {
         let s = self.inner.clone();
         promise(async move {
-            let id = id
-                .as_string()
-                .ok_or_else(|| invalid("a snapshot id must be a string"))?;
-            s.restore_snapshot(&id).await.map(|_| JsValue::UNDEFINED)
+            s.restore_snapshot(&id_arg(&id)?)
+                .await
+                .map(|_| JsValue::UNDEFINED)
         })
     }
 
@@ -224,10 +223,9 @@ impl Session {
     pub fn delete_snapshot(&self, id: JsValue) -> Promise {
         let s = self.inner.clone();
         promise(async move {
-            let id = id
-                .as_string()
-                .ok_or_else(|| invalid("a snapshot id must be a string"))?;
-            s.delete_snapshot(&id).await.map(|_| JsValue::UNDEFINED)
+            s.delete_snapshot(&id_arg(&id)?)
+                .await
+                .map(|_| JsValue::UNDEFINED)
         })
     }
 
