@@ -10,6 +10,16 @@ export PATH="$HOME/.cargo/bin:$PATH"
 total=7
 n=0
 started=$SECONDS
+# Every step's output is also kept here, to add up the test counts at the end.
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+# Sums "N passed; M failed" (cargo test) and "# pass N" / "# fail N" (node --test).
+counts() {
+  awk '/^test result:/ { for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+       /^# pass / { p += $3 } /^# fail / { f += $3 }
+       END { printf "%d passed, %d failed\n", p, f }' "$log"
+}
 step() {
   local name=$1
   shift
@@ -17,9 +27,10 @@ step() {
   echo
   echo "==> [$n/$total] $name"
   local t0=$SECONDS
-  if ! "$@"; then
+  if ! "$@" 2>&1 | tee -a "$log"; then
     echo
     echo "test.sh: FAILED at step $n/$total ($name) after $((SECONDS - started)) s"
+    echo "tests: $(counts)"
     exit 1
   fi
   echo "--- [$n/$total] $name: ok ($((SECONDS - t0)) s)"
@@ -44,3 +55,4 @@ step "node tests (SSR, server, end-to-end)" node --test --test-concurrency=1 tes
 
 echo
 echo "test.sh: OK, all $total steps passed in $((SECONDS - started)) s"
+echo "tests: $(counts)"
