@@ -90,10 +90,50 @@ async fn backend_round_trip(choice: StorageChoice, expect: Backend) {
         })
         .await
         .unwrap();
-    let got = store.read(&["a", "b", "c"]).await.unwrap();
+    let (got, _) = store.read(&["a", "b", "c"], "").await.unwrap();
     assert_eq!(json(got[0].as_ref().unwrap()), r#"{"x":1}"#);
     assert!(got[1].is_none());
     assert!(got[2].is_none());
+
+    // Prefix reads return exactly the keys under the prefix, in key order.
+    store
+        .write(Batch {
+            puts: vec![
+                ("p:b".into(), 2.into()),
+                ("p:a".into(), 1.into()),
+                ("q:x".into(), 3.into()),
+            ],
+            deletes: vec![],
+        })
+        .await
+        .unwrap();
+    let (got, prefixed) = store.read(&["a"], "p:").await.unwrap();
+    assert!(got[0].is_some());
+    let keys: Vec<&str> = prefixed.iter().map(|(k, _)| k.as_str()).collect();
+    assert_eq!(keys, ["p:a", "p:b"]);
+    assert_eq!(prefixed[1].1.as_f64(), Some(2.0));
+
+    // Concurrent read-modify-writes never lose one another's change.
+    let writes: Vec<_> = (0..20)
+        .map(|_| {
+            store.update(
+                &["n"],
+                "",
+                Box::new(|(found, _)| {
+                    let n = found[0].as_ref().and_then(|v| v.as_f64()).unwrap_or(0.0);
+                    Batch {
+                        puts: vec![("n".into(), (n + 1.0).into())],
+                        deletes: vec![],
+                    }
+                }),
+            )
+        })
+        .collect();
+    for w in writes {
+        w.await.unwrap();
+    }
+    let (got, _) = store.read(&["n"], "").await.unwrap();
+    assert_eq!(got[0].as_ref().and_then(|v| v.as_f64()), Some(20.0));
 }
 
 #[wasm_bindgen_test]
@@ -139,7 +179,7 @@ async fn localstorage_batch_over_quota_changes_nothing() {
         .await
         .unwrap_err();
     assert_eq!(err.code, Code::QuotaExceeded, "{}", err.message);
-    let got = store.read(&["a", "big"]).await.unwrap();
+    let (got, _) = store.read(&["a", "big"], "").await.unwrap();
     assert_eq!(got[0].as_ref().unwrap().as_string().unwrap(), "old");
     assert!(got[1].is_none());
 }
@@ -524,4 +564,172 @@ async fn a_connection_closed_for_another_tab_is_reopened() {
     s.save().await.expect("save after reconnect");
     let again = open(opts(&name, StorageChoice::IndexedDb)).await;
     assert_eq!(again.get("b").as_f64(), Some(2.0));
+}
+
+// ----- several tabs (two sessions of one name in this page stand for two tabs) -----
+
+fn subscriber_log(s: &Session) -> Rc<RefCell<Vec<String>>> {
+    let seen: Rc<RefCell<Vec<String>>> = Rc::default();
+    let seen2 = seen.clone();
+    let f = Closure::<dyn FnMut(JsValue, JsValue)>::new(move |ctx: JsValue, change: JsValue| {
+        seen2
+            .borrow_mut()
+            .push(format!("{} {}", json(&ctx), json(&change)));
+    });
+    s.subscribe(f.into_js_value().unchecked_into()).unwrap();
+    seen
+}
+
+#[wasm_bindgen_test]
+async fn a_second_session_of_the_name_gets_its_own_tab_id_and_live_changes() {
+    let name = unique("live");
+    let a = open(opts(&name, StorageChoice::IndexedDb)).await;
+    let b = open(opts(&name, StorageChoice::IndexedDb)).await;
+    assert_ne!(a.tab_id(), b.tab_id(), "one tab id per writer");
+    let seen = subscriber_log(&b);
+    set(&a, "k", parse(r#"{"v":1}"#)).unwrap();
+    for _ in 0..50 {
+        if !seen.borrow().is_empty() {
+            break;
+        }
+        sleep(10).await;
+    }
+    assert_eq!(
+        *seen.borrow(),
+        [r#"{"k":{"v":1}} {"source":"tab","keys":["k"]}"#]
+    );
+    // One message for a burst of changes in one task.
+    seen.borrow_mut().clear();
+    for i in 0..100 {
+        set(&a, "n", i.into()).unwrap();
+    }
+    sleep(100).await;
+    assert_eq!(seen.borrow().len(), 1);
+    assert_eq!(b.get("n").as_f64(), Some(99.0));
+}
+
+#[wasm_bindgen_test]
+async fn saves_from_two_writers_merge_instead_of_overwriting() {
+    // No live sync: only the read-merge-write save can keep both keys.
+    for choice in [StorageChoice::IndexedDb, StorageChoice::LocalStorage] {
+        let name = unique("merge");
+        let mut o = opts(&name, choice);
+        o.cross_tab = false;
+        let a = open(o.clone()).await;
+        let b = open(o.clone()).await;
+        set(&a, "a", 1.into()).unwrap();
+        set(&b, "b", 2.into()).unwrap();
+        set(&a, "same", "from a".into()).unwrap();
+        set(&b, "same", "from b, later".into()).unwrap();
+        let (ra, rb) = (a.save(), b.save());
+        ra.await.unwrap();
+        rb.await.unwrap();
+        let fresh = open(o).await;
+        assert_eq!(
+            json(&fresh.view()),
+            r#"{"a":1,"b":2,"same":"from b, later"}"#,
+            "{choice:?}"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_leaving_tab_writes_a_journal_that_the_next_save_folds_in() {
+    let name = unique("journal");
+    let mut o = opts(&name, StorageChoice::IndexedDb);
+    o.save_debounce = 60_000;
+    o.auto_save_interval = 0;
+    let a = open(o.clone()).await;
+    set(&a, "unsaved", "x".into()).unwrap();
+    let window = web_sys::window().unwrap();
+    window
+        .dispatch_event(&web_sys::Event::new("pagehide").unwrap())
+        .unwrap();
+    sleep(50).await;
+    let (store, _) = storage::open(&name, StorageChoice::IndexedDb).await;
+    let (_, journals) = store.read(&[], "tab:").await.unwrap();
+    assert_eq!(journals.len(), 1, "the leave flush wrote one journal");
+    assert_eq!(journals[0].0, format!("tab:{}", a.tab_id()));
+
+    let mut fresh_opts = o.clone();
+    fresh_opts.cross_tab = false; // load from storage only, not from the live tab
+    let fresh = open(fresh_opts).await;
+    assert_eq!(fresh.get("unsaved").as_string().as_deref(), Some("x"));
+    assert!(fresh.info().dirty, "a folded journal is written back");
+    fresh.save().await.unwrap();
+    let (ctx, journals) = store.read(&["ctx"], "tab:").await.unwrap();
+    assert!(
+        journals.is_empty(),
+        "the save deleted the journal it folded in"
+    );
+    assert!(json(ctx[0].as_ref().unwrap()).contains("unsaved"));
+}
+
+#[wasm_bindgen_test]
+async fn a_late_session_catches_up_from_a_live_one_before_open_resolves() {
+    let name = unique("late");
+    let mut o = opts(&name, StorageChoice::IndexedDb);
+    o.save_debounce = 60_000;
+    o.auto_save_interval = 0;
+    let a = open(o.clone()).await;
+    set(&a, "late", 1.into()).unwrap();
+    assert!(a.info().dirty);
+    let b = open(o).await;
+    assert_eq!(b.get("late").as_f64(), Some(1.0));
+}
+
+#[wasm_bindgen_test]
+async fn restore_and_clear_reach_the_other_tab() {
+    let name = unique("restore-live");
+    let a = open(opts(&name, StorageChoice::IndexedDb)).await;
+    let b = open(opts(&name, StorageChoice::IndexedDb)).await;
+    set(&a, "v", 1.into()).unwrap();
+    let id = a.create_snapshot("one", Source::Manual).await.unwrap();
+    set(&a, "v", 2.into()).unwrap();
+    set(&a, "w", 3.into()).unwrap();
+    sleep(50).await;
+    assert_eq!(json(&b.view()), r#"{"v":2,"w":3}"#);
+    a.restore_snapshot(&id).await.unwrap();
+    sleep(50).await;
+    assert_eq!(json(&b.view()), r#"{"v":1}"#);
+    a.clear().await.unwrap();
+    sleep(50).await;
+    assert_eq!(json(&b.view()), "{}");
+    // B saving what it holds cannot bring cleared keys back.
+    set(&b, "after", true.into()).unwrap();
+    b.save().await.unwrap();
+    let mut o = opts(&name, StorageChoice::IndexedDb);
+    o.cross_tab = false;
+    let fresh = open(o).await;
+    assert_eq!(json(&fresh.view()), r#"{"after":true}"#);
+}
+
+#[wasm_bindgen_test]
+async fn garbage_on_the_channel_is_ignored() {
+    let name = unique("garbage");
+    let a = open(opts(&name, StorageChoice::Memory)).await;
+    let seen = subscriber_log(&a);
+    let bc = web_sys::BroadcastChannel::new(&format!("session-persist:{name}")).unwrap();
+    for text in [
+        "null",
+        "42",
+        r#""x""#,
+        "{}",
+        r#"{"sp":2,"t":"ops","from":"t1","e":[["k","1.0.t1","1"]]}"#,
+        r#"{"sp":1,"t":"ops","from":"t1","e":"nope"}"#,
+        r#"{"sp":1,"t":"ops","from":"t1","e":[["k","not-a-stamp","1"],[1,2,3],"x",["k2","1.0.t1","{not json"]]}"#,
+        r#"{"sp":1,"t":"ops","from":"t1","e":[["__proto__","1.0.t1","{\"polluted\":true}"]]}"#,
+        r#"{"sp":1,"t":"state","from":"t1","to":"nobody","e":[["k","1.0.t1","1"]]}"#,
+        r#"{"sp":1,"t":"hello","from":"t1"}"#,
+    ] {
+        bc.post_message(&parse(text)).unwrap();
+    }
+    sleep(50).await;
+    assert!(Reflect::get(&Object::new(), &"polluted".into())
+        .unwrap()
+        .is_undefined());
+    // Only the well-formed __proto__ entry was taken, as an ordinary key.
+    assert_eq!(seen.borrow().len(), 1, "{:?}", seen.borrow());
+    assert_eq!(json(&a.get("__proto__")), r#"{"polluted":true}"#);
+    assert!(a.get("k").is_undefined() && a.get("k2").is_undefined());
 }

@@ -290,3 +290,147 @@ mod tests {
         assert_eq!(keys, ["live", "new"]);
     }
 }
+
+/// Property tests of the merge rule: every tab that receives the same
+/// writes, in any order and any number of times, ends with the same
+/// document, and a delete is never undone by an older write.
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod merge_properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// A write by `tab` (0..3) at wall time `t`: set `key` to `value`, or
+    /// delete it.
+    #[derive(Clone, Debug)]
+    struct Write {
+        tab: usize,
+        t: u64,
+        key: u8,
+        value: Option<u16>,
+    }
+
+    fn writes() -> impl Strategy<Value = Vec<Write>> {
+        prop::collection::vec(
+            (0..3usize, 0..50u64, 0..6u8, prop::option::of(any::<u16>()))
+                .prop_map(|(tab, t, key, value)| Write { tab, t, key, value }),
+            1..60,
+        )
+    }
+
+    /// What tabs broadcast: each changed key with its new entry.
+    type Sent = Vec<(String, Entry<u16>)>;
+
+    /// Each tab applies its own writes locally (in its own order) and
+    /// produces the entries it would broadcast.
+    fn run_locally(ws: &[Write]) -> (Vec<Doc<u16>>, Sent) {
+        let mut docs: Vec<Doc<u16>> = (0..3).map(|_| Doc::new()).collect();
+        let mut clocks: Vec<Clock> = (0..3).map(|i| Clock::new(format!("tab{i}"))).collect();
+        let mut sent = Vec::new();
+        for w in ws {
+            let key = format!("k{}", w.key);
+            let op = match w.value {
+                Some(v) => Op::Set(v, 2),
+                None => Op::Delete,
+            };
+            let changed = docs[w.tab].apply_local(vec![(key.clone(), op)], &mut clocks[w.tab], w.t);
+            if !changed.is_empty() {
+                let entry = docs[w.tab]
+                    .entries()
+                    .find(|(k, _)| **k == key)
+                    .unwrap()
+                    .1
+                    .clone();
+                sent.push((key, entry));
+            }
+        }
+        (docs, sent)
+    }
+
+    fn state(d: &Doc<u16>) -> Vec<(String, Option<u16>, Stamp)> {
+        d.entries()
+            .map(|(k, e)| (k.clone(), e.value, e.stamp.clone()))
+            .collect()
+    }
+
+    fn live(d: &Doc<u16>) -> Vec<(String, u16)> {
+        d.live().map(|(k, v)| (k.clone(), *v)).collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+
+        #[test]
+        fn every_delivery_order_converges(ws in writes(), seeds in prop::collection::vec(any::<u64>(), 3)) {
+            let (mut docs, sent) = run_locally(&ws);
+            for (i, doc) in docs.iter_mut().enumerate() {
+                // A different order per tab, with some messages delivered twice.
+                let mut order: Vec<usize> = (0..sent.len()).chain(0..sent.len() / 2).collect();
+                let mut s = seeds[i] | 1;
+                for j in (1..order.len()).rev() {
+                    s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+                    order.swap(j, (s % (j as u64 + 1)) as usize);
+                }
+                for j in order {
+                    let (k, e) = &sent[j];
+                    doc.merge(k.clone(), e.clone());
+                }
+            }
+            prop_assert_eq!(state(&docs[0]), state(&docs[1]));
+            prop_assert_eq!(state(&docs[1]), state(&docs[2]));
+            // Byte counts agree with the entries they hold.
+            for d in &docs {
+                prop_assert_eq!(d.bytes(), d.live().count() * 2);
+            }
+        }
+
+        #[test]
+        fn each_key_ends_with_its_latest_write(ws in writes()) {
+            let (mut docs, sent) = run_locally(&ws);
+            for (k, e) in &sent {
+                docs[0].merge(k.clone(), e.clone());
+            }
+            // The winner of each key is the write with the largest stamp,
+            // whatever it was: so a delete with the largest stamp stays deleted.
+            let mut expected: BTreeMap<String, (Stamp, Option<u16>)> = BTreeMap::new();
+            for (k, e) in &sent {
+                let better = expected.get(k).is_none_or(|(s, _)| e.stamp > *s);
+                if better {
+                    expected.insert(k.clone(), (e.stamp.clone(), e.value));
+                }
+            }
+            let want: Vec<(String, u16)> = expected.into_iter().filter_map(|(k, (_, v))| v.map(|v| (k, v))).collect();
+            prop_assert_eq!(live(&docs[0]), want);
+        }
+
+        #[test]
+        fn merging_is_idempotent(ws in writes()) {
+            let (mut docs, sent) = run_locally(&ws);
+            for (k, e) in &sent {
+                docs[1].merge(k.clone(), e.clone());
+            }
+            let once = state(&docs[1]);
+            let rev = docs[1].revision();
+            for (k, e) in &sent {
+                prop_assert!(!docs[1].merge(k.clone(), e.clone()));
+            }
+            prop_assert_eq!(state(&docs[1]), once);
+            prop_assert_eq!(docs[1].revision(), rev);
+        }
+
+        #[test]
+        fn a_local_write_after_seeing_remote_ones_wins(ws in writes()) {
+            // A tab whose clock observed every stamp it merged writes a stamp
+            // larger than all of them, even if its wall clock is behind.
+            let (_, sent) = run_locally(&ws);
+            let mut doc: Doc<u16> = Doc::new();
+            let mut clock = Clock::new("late");
+            for (k, e) in &sent {
+                clock.observe(&e.stamp);
+                doc.merge(k.clone(), e.clone());
+            }
+            doc.apply_local(vec![("k0".into(), Op::Set(7, 2))], &mut clock, 0);
+            let mine = doc.entries().find(|(k, _)| *k == "k0").unwrap().1.stamp.clone();
+            prop_assert!(sent.iter().all(|(_, e)| e.stamp < mine));
+        }
+    }
+}

@@ -32,21 +32,32 @@ pub fn local_storage() -> Option<web_sys::Storage> {
     web_sys::window()?.local_storage().ok().flatten()
 }
 
+const TAB_KEY: &str = "session-persist:tabId";
+
+fn session_storage() -> Option<web_sys::Storage> {
+    web_sys::window().and_then(|w| w.session_storage().ok().flatten())
+}
+
 /// This tab's id, kept in `sessionStorage` so it survives the tab's reloads
 /// and no other tab sees it. Without `sessionStorage`, a new id per page.
 pub fn tab_id() -> String {
-    const KEY: &str = "session-persist:tabId";
-    let storage = web_sys::window().and_then(|w| w.session_storage().ok().flatten());
-    if let Some(s) = &storage {
-        if let Ok(Some(id)) = s.get_item(KEY) {
+    if let Some(s) = session_storage() {
+        if let Ok(Some(id)) = s.get_item(TAB_KEY) {
             if !id.is_empty() {
                 return id;
             }
         }
     }
+    new_tab_id()
+}
+
+/// A new id for this tab, replacing the kept one: for a duplicated tab,
+/// which starts with a copy of the original's `sessionStorage`.
+pub fn new_tab_id() -> String {
+    let storage = session_storage();
     let id = random_id("t");
     if let Some(s) = storage {
-        let _ = s.set_item(KEY, &id);
+        let _ = s.set_item(TAB_KEY, &id);
     }
     id
 }

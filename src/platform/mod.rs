@@ -2,9 +2,11 @@
 //! timers and the page lifecycle. Everything that touches `web-sys` or
 //! `js-sys` lives here or in the bindings above it.
 
+pub mod channel;
 pub mod env;
 pub mod js;
 pub mod lifecycle;
 pub mod lock;
 pub mod storage;
+pub mod tabs;
 pub mod value;

@@ -1,12 +1,21 @@
 //! The session engine: ties the pure core (document, clock, schedule,
-//! retention) to a storage backend, timers and the page lifecycle.
+//! retention) to a storage backend, the cross-tab channel, timers and the
+//! page lifecycle.
 //!
 //! State lives in one `RefCell`. No borrow is ever held while app code runs
-//! (subscribers, event handlers) or across an `await`, so app code may call
-//! back into the session from anywhere.
+//! (subscribers, event handlers), across an `await`, or while calling into
+//! storage (whose callbacks may run at once), so app code may call back
+//! into the session from anywhere.
+//!
+//! - `saving`: autosave, read-merge-write saves, the leave journal;
+//! - `snapshots`: snapshots and `clear`;
+//! - `sync`: the cross-tab protocol.
 
 mod events;
 mod records;
+mod saving;
+mod snapshots;
+mod sync;
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -21,12 +30,13 @@ use crate::core::doc::{Doc, Entry, Op};
 use crate::core::error::{Code, Error, Result};
 use crate::core::options::Options;
 use crate::core::schedule::Schedule;
-use crate::core::snapshots::{self, Info as SnapshotInfo, Source};
+use crate::core::snapshots::Source;
+use crate::platform::channel::Channel;
 use crate::platform::lifecycle::Lifecycle;
 use crate::platform::lock::Lock;
 use crate::platform::storage::{self, Backend, Batch, MemoryStorage, Storage};
 use crate::platform::value::{report_later, Value};
-use crate::platform::{env, js};
+use crate::platform::{env, js, tabs};
 
 pub use events::Event;
 pub use records::info_to_js as snapshot_info_to_js;
@@ -40,21 +50,18 @@ const SNAP_INDEX: &str = "snapidx";
 /// Where a context record that failed validation is kept, so it is not
 /// overwritten before someone can look at it.
 const DAMAGED: &str = "ctx.damaged";
-/// Tombstones older than this are dropped on save (30 days).
-const TOMBSTONE_TTL_MS: u64 = 30 * 86_400_000;
-
-fn snap_key(id: &str) -> String {
-    format!("snap:{id}")
-}
+/// Prefix of the journal a leaving tab writes (`tab:<tabId>`); the next
+/// save of any tab folds journals into the context record.
+const JOURNAL_PREFIX: &str = "tab:";
 
 /// Where a change came from (`Change.source`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ChangeSource {
-    /// This tab's `update`/`set`/`delete`.
+    /// This tab's `update`/`set`/`delete`/`clear`.
     Local,
-    /// Another tab.
+    /// Another tab (live, or found in storage).
     Tab,
-    /// Loaded from storage.
+    /// Loaded from storage on open.
     Restore,
     /// A snapshot was restored.
     Snapshot,
@@ -114,6 +121,9 @@ struct State {
     clock: Clock,
     schedule: Schedule,
     writes_in_flight: u32,
+    /// Sequence number of this tab's last context write (stored in the
+    /// record, so the next write can tell whether another tab wrote since).
+    write_seq: u64,
     last_saved_at: Option<u64>,
     restore_count: u32,
     last_restored_at: Option<u64>,
@@ -128,13 +138,15 @@ struct State {
     closed: bool,
     timer: Option<(u64, Timeout)>,
     lifecycle: Option<Lifecycle>,
-}
-
-/// A write that has been issued to storage.
-struct PendingWrite {
-    done: storage::BoxFut<'static, Result<()>>,
-    revision: u64,
-    bytes: usize,
+    channel: Option<Channel>,
+    /// Keys changed locally and not yet sent to other tabs.
+    outbox: Vec<String>,
+    /// Whether a microtask will send the outbox.
+    send_scheduled: bool,
+    /// Keys a save merged in from storage, to announce once it is done.
+    absorbed: Vec<String>,
+    /// Resolves the wait for a reply to this tab's `hello`.
+    hello: Option<(String, Function)>,
 }
 
 /// A session handle that does not keep it alive (for JS closures).
@@ -155,7 +167,7 @@ pub struct Session {
 
 struct Inner {
     state: RefCell<State>,
-    /// Serializes read-modify-write operations on storage.
+    /// Serializes snapshot operations, which read, then write.
     lock: Lock,
 }
 
@@ -167,10 +179,17 @@ fn closed_error() -> Error {
 }
 
 impl Session {
-    /// Opens the session: picks storage, loads the stored context and
-    /// snapshot index, and starts autosave.
+    /// Opens the session: picks storage, joins the other tabs, loads the
+    /// stored context (and anything newer a live tab holds), and starts
+    /// autosave.
     pub async fn open(opts: Options, session_id: String, hooks: Hooks) -> Result<Session> {
-        let tab_id = env::tab_id();
+        let mut tab_id = env::tab_id();
+        if opts.cross_tab && !tabs::claim(&opts.name, &tab_id).await {
+            // A duplicated tab starts with the original's sessionStorage,
+            // hence its id: two writers must never share one.
+            tab_id = env::new_tab_id();
+            tabs::claim(&opts.name, &tab_id).await;
+        }
         let (storage, degraded) = storage::open(&opts.name, opts.storage).await;
         let schedule = Schedule::new(opts.save_debounce, opts.auto_save_interval);
         let session = Session {
@@ -185,6 +204,7 @@ impl Session {
                     doc: Doc::new(),
                     schedule,
                     writes_in_flight: 0,
+                    write_seq: 0,
                     last_saved_at: None,
                     restore_count: 0,
                     last_restored_at: None,
@@ -198,6 +218,11 @@ impl Session {
                     closed: false,
                     timer: None,
                     lifecycle: None,
+                    channel: None,
+                    outbox: Vec::new(),
+                    send_scheduled: false,
+                    absorbed: Vec::new(),
+                    hello: None,
                 }),
                 lock: Lock::default(),
             }),
@@ -212,7 +237,11 @@ impl Session {
                 ]),
             );
         }
-        session.load().await?;
+        // Listen before loading, so nothing sent meanwhile is missed (merging
+        // is order-independent).
+        session.join_channel();
+        session.load().await;
+        session.catch_up_from_tabs().await;
         let initial = session.state().opts.initial_snapshot_id.clone();
         if let Some(id) = initial {
             if let Err(e) = session.restore_snapshot(&id).await {
@@ -245,91 +274,147 @@ impl Session {
         WeakSession(self.weak())
     }
 
+    fn storage(&self) -> Rc<dyn Storage> {
+        self.state().storage.clone()
+    }
+
     /// Loads what storage holds: the context (unless `restoreOnOpen` is
-    /// false), metadata and the snapshot index.
-    async fn load(&self) -> Result<()> {
-        let storage = self.state().storage.clone();
-        let found = storage.read(&[CTX, META, SNAP_INDEX]).await;
-        let mut found = match found {
-            Ok(v) => v,
+    /// false), journals of tabs that left, and metadata.
+    async fn load(&self) {
+        let storage = self.storage();
+        let (mut found, journals) = match storage.read(&[CTX, META], JOURNAL_PREFIX).await {
+            Ok(f) => f,
             Err(e) => {
                 // Unreadable storage must not stop the app, and what it holds
                 // must not be overwritten by an empty context: keep this
                 // session in memory, and say so.
                 self.emit_error(&e);
-                self.degrade_to_memory(format!("could not read stored data ({}); changes are kept in memory only so that it is not overwritten", e.message));
-                return Ok(());
+                self.degrade_to_memory(format!(
+                    "could not read stored data ({}); changes are kept in memory only so that it is not overwritten",
+                    e.message
+                ));
+                return;
             }
         };
-        let index = found.pop().flatten();
         let meta = found.pop().flatten();
         let ctx = found.pop().flatten();
-        let now = env::now();
-        let (restore_count, last_restored_at) =
-            meta.as_ref().map(records::decode_meta).unwrap_or((0, None));
+        let (count, at) = meta.as_ref().map(records::decode_meta).unwrap_or((0, None));
         {
             let mut st = self.state_mut();
-            st.restore_count = restore_count;
-            st.last_restored_at = last_restored_at;
+            st.restore_count = count;
+            st.last_restored_at = at;
         }
-        let Some(ctx) = ctx else { return Ok(()) };
         let restore = self.state().opts.restore_on_open;
-        match records::decode(&ctx) {
-            Ok((header, entries)) if restore => {
-                let revision = header.revision;
-                self.adopt(entries, revision);
-                let meta = {
-                    let mut st = self.state_mut();
-                    st.restore_count += 1;
-                    st.last_restored_at = Some(now);
-                    st.last_saved_at = Some(header.saved_at);
-                    records::encode_meta(st.restore_count, st.last_restored_at)
-                };
-                let write = storage.write(Batch {
-                    puts: vec![(META.into(), meta)],
-                    deletes: vec![],
-                });
-                if let Err(e) = write.await {
-                    self.emit_error(&e);
+        let mut loaded = false;
+        if let Some(ctx) = ctx {
+            match records::decode(&ctx) {
+                Ok(record) => {
+                    if !restore {
+                        self.keep_as_auto_snapshot(ctx, record.bytes()).await;
+                    }
+                    self.state_mut().last_saved_at = Some(record.header.saved_at);
+                    // A record of only deletions (after clear()) restores nothing.
+                    loaded = !self
+                        .absorb(record.entries, Some(record.header.revision))
+                        .is_empty();
                 }
-                self.emit(
-                    Event::Restored,
-                    js::object([
-                        ("source", "storage".into()),
-                        ("revision", (revision as f64).into()),
-                    ]),
-                );
-            }
-            Ok((_, entries)) => {
-                // restoreOnOpen: false starts empty; keep what was stored as
-                // an "auto" snapshot instead of overwriting it on the next save.
-                let bytes = entries.values().map(|e| e.size).sum();
-                if let Err(e) = self
-                    .store_snapshot(ctx, bytes, "", Source::Auto, index)
-                    .await
-                {
-                    self.emit_error(&e);
-                    self.degrade_to_memory(format!("could not keep the stored context as a snapshot ({}); changes are kept in memory only so that it is not overwritten", e.message));
-                }
-            }
-            Err(e) => {
-                let _ = storage
-                    .write(Batch {
-                        puts: vec![(DAMAGED.into(), ctx)],
-                        deletes: vec![CTX.into()],
-                    })
-                    .await;
-                self.emit(
-                    Event::Recovered,
-                    js::object([
-                        ("reason", e.message.as_str().into()),
-                        ("lost", JsValue::TRUE),
-                        ("keptAs", DAMAGED.into()),
-                    ]),
-                );
+                Err(e) => self.set_damaged_aside(ctx, &e).await,
             }
         }
-        Ok(())
+        // Journals hold what tabs that left had not saved yet.
+        let mut from_journals = false;
+        for (_, j) in journals {
+            if let Ok(record) = records::decode(&j) {
+                let changed = !self.absorb(record.entries, None).is_empty();
+                from_journals |= changed;
+                loaded |= changed;
+            }
+        }
+        if from_journals {
+            self.mark_dirty();
+        }
+        if !restore {
+            // restoreOnOpen: false starts a fresh context for every tab of
+            // this name: what was stored is deleted (and kept as a snapshot).
+            let ops: Vec<(String, Op<Value>)> = self
+                .state()
+                .doc
+                .live()
+                .map(|(k, _)| (k.clone(), Op::Delete))
+                .collect();
+            let _ = self.apply(ops, ChangeSource::Local, false);
+            return;
+        }
+        if loaded {
+            self.count_restore().await;
+        }
+    }
+
+    /// Records one more restore in the stored metadata.
+    async fn count_restore(&self) {
+        let now = env::now();
+        let seen: Rc<RefCell<u32>> = Rc::default();
+        let s = seen.clone();
+        let write = self.storage().update(
+            &[META],
+            "",
+            Box::new(move |(found, _)| {
+                let (count, _) = found[0]
+                    .as_ref()
+                    .map(records::decode_meta)
+                    .unwrap_or((0, None));
+                *s.borrow_mut() = count + 1;
+                Batch {
+                    puts: vec![(META.into(), records::encode_meta(count + 1, Some(now)))],
+                    deletes: vec![],
+                }
+            }),
+        );
+        if let Err(e) = write.await {
+            self.emit_error(&e);
+        }
+        let revision = {
+            let mut st = self.state_mut();
+            st.restore_count = (*seen.borrow()).max(st.restore_count + 1);
+            st.last_restored_at = Some(now);
+            st.doc.revision()
+        };
+        self.emit(
+            Event::Restored,
+            js::object([
+                ("source", "storage".into()),
+                ("revision", (revision as f64).into()),
+            ]),
+        );
+    }
+
+    async fn keep_as_auto_snapshot(&self, ctx: JsValue, bytes: usize) {
+        if let Err(e) = self.store_snapshot(ctx, bytes, "", Source::Auto).await {
+            self.emit_error(&e);
+            self.degrade_to_memory(format!(
+                "could not keep the stored context as a snapshot ({}); changes are kept in memory only so that it is not overwritten",
+                e.message
+            ));
+        }
+    }
+
+    /// Moves a record that failed validation out of the way, keeping it.
+    async fn set_damaged_aside(&self, ctx: JsValue, e: &Error) {
+        let _ = self
+            .storage()
+            .write(Batch {
+                puts: vec![(DAMAGED.into(), ctx)],
+                deletes: vec![CTX.into()],
+            })
+            .await;
+        self.emit(
+            Event::Recovered,
+            js::object([
+                ("reason", e.message.as_str().into()),
+                ("lost", JsValue::TRUE),
+                ("keptAs", DAMAGED.into()),
+            ]),
+        );
     }
 
     /// Switches to memory storage for the rest of this session, raising
@@ -350,24 +435,61 @@ impl Session {
         );
     }
 
-    /// Makes loaded entries the context, and moves the clock past them so
-    /// new local writes win over what was stored.
-    fn adopt(&self, entries: BTreeMap<String, Entry<Value>>, revision: u64) {
+    /// Merges entries written elsewhere (storage, another tab) into the
+    /// context; each wins only if its stamp is newer. Returns the keys that
+    /// changed. `revision`: the stored
+    /// revision, adopted when the context was empty.
+    fn absorb(
+        &self,
+        entries: BTreeMap<String, Entry<Value>>,
+        revision: Option<u64>,
+    ) -> Vec<String> {
         let mut st = self.state_mut();
-        for e in entries.values() {
-            st.clock.observe(&e.stamp);
+        let st = &mut *st;
+        let empty = st.doc.entries().next().is_none();
+        if let (Some(rev), true) = (revision, empty) {
+            for e in entries.values() {
+                st.clock.observe(&e.stamp);
+            }
+            let keys: Vec<String> = entries
+                .iter()
+                .filter(|(_, e)| e.value.is_some())
+                .map(|(k, _)| k.clone())
+                .collect();
+            st.doc = Doc::from_entries(entries, rev);
+            st.view = None;
+            return keys;
         }
-        st.doc = Doc::from_entries(entries, revision);
-        st.view = None;
+        let mut changed = Vec::new();
+        for (k, e) in entries {
+            if !st.opts.persist.persists(&k) {
+                continue;
+            }
+            st.clock.observe(&e.stamp);
+            if st.doc.merge(k.clone(), e) {
+                changed.push(k);
+            }
+        }
+        if !changed.is_empty() {
+            st.view = None;
+        }
+        changed
     }
 
     fn start_lifecycle(&self) {
-        let weak = self.weak();
-        let lifecycle = Lifecycle::watch(move || {
-            if let Some(s) = Session::from_weak(&weak) {
-                s.flush_on_leave();
-            }
-        });
+        let (leave, back) = (self.weak(), self.weak());
+        let lifecycle = Lifecycle::watch(
+            move || {
+                if let Some(s) = Session::from_weak(&leave) {
+                    s.flush_on_leave();
+                }
+            },
+            move || {
+                if let Some(s) = Session::from_weak(&back) {
+                    s.on_return();
+                }
+            },
+        );
         self.state_mut().lifecycle = lifecycle;
     }
 
@@ -461,8 +583,9 @@ impl Session {
         self.apply(ops, ChangeSource::Local, true).map(|_| ())
     }
 
-    /// Applies `ops` as this tab's writes and tells subscribers. Returns the
-    /// keys that changed.
+    /// Applies `ops` as this tab's writes, schedules their save and their
+    /// delivery to other tabs, and tells subscribers. Returns the keys that
+    /// changed.
     fn apply(
         &self,
         ops: Vec<(String, Op<Value>)>,
@@ -490,12 +613,19 @@ impl Session {
                 return Ok(changed);
             }
             st.view = None;
-            if changed.iter().any(|k| st.opts.persist.persists(k)) {
+            let persisted: Vec<String> = changed
+                .iter()
+                .filter(|k| st.opts.persist.persists(k))
+                .cloned()
+                .collect();
+            if !persisted.is_empty() {
                 st.schedule.changed(now);
             }
+            st.outbox.extend(persisted);
             changed
         };
         self.arm_timer();
+        self.schedule_send();
         self.notify(&changed, source);
         Ok(changed)
     }
@@ -520,6 +650,22 @@ impl Session {
                 report_later(&e);
             }
         }
+    }
+
+    /// Tells subscribers and `remote-change` handlers about keys another
+    /// tab changed (`from`: its tab id, or `"storage"`).
+    fn announce_remote(&self, keys: &[String], from: &str) {
+        if keys.is_empty() {
+            return;
+        }
+        self.notify(keys, ChangeSource::Tab);
+        self.emit(
+            Event::RemoteChange,
+            js::object([
+                ("keys", js::str_array(keys.iter().map(String::as_str))),
+                ("from", from.into()),
+            ]),
+        );
     }
 
     /// Calls `f(ctx, change)` after every change; returns its id.
@@ -601,360 +747,25 @@ impl Session {
         }
     }
 
-    // ----- saving -----
-
-    /// Sets the timer for the next autosave, if one is due earlier than the
-    /// timer already set. A timer that fires early just re-arms, so a burst
-    /// of changes costs no timer churn.
-    fn arm_timer(&self) {
-        let now = env::now();
-        let mut st = self.state_mut();
-        if st.closed {
-            return;
-        }
-        let Some(due) = st.schedule.due_at() else {
-            return;
-        };
-        if st.timer.as_ref().is_some_and(|(at, _)| *at <= due) {
-            return;
-        }
-        let weak = self.weak();
-        let delay = due.saturating_sub(now).min(u32::MAX as u64) as u32;
-        let timeout = Timeout::new(delay, move || {
-            if let Some(s) = Session::from_weak(&weak) {
-                s.on_timer();
-            }
-        });
-        st.timer = Some((due, timeout));
-    }
-
-    fn on_timer(&self) {
-        let due = {
-            let mut st = self.state_mut();
-            st.timer = None;
-            st.schedule.is_due(env::now())
-        };
-        if due {
-            let s = self.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                // Failures are reported as `error` events and retried.
-                let _ = s.write_context().await;
-            });
-        } else {
-            self.arm_timer();
-        }
-    }
-
-    /// The page may be going away: issue the write now, inside the event
-    /// handler. A write started in a later microtask does not survive a
-    /// reload in Chromium.
-    fn flush_on_leave(&self) {
-        if !self.state().schedule.is_dirty() {
-            return;
-        }
-        if let Ok(pending) = self.begin_write() {
-            let s = self.clone();
-            wasm_bindgen_futures::spawn_local(async move {
-                let _ = s.finish_write(pending).await;
-            });
-        }
-    }
-
-    /// Writes the context now and reports the outcome.
-    async fn write_context(&self) -> Result<()> {
-        let pending = self.begin_write()?;
-        self.finish_write(pending).await
-    }
-
-    /// Builds the record of the current context and issues its write.
-    /// Writes are not queued behind each other: IndexedDB runs read-write
-    /// transactions on one store in the order they were created, and each
-    /// write carries the latest context.
-    fn begin_write(&self) -> Result<PendingWrite> {
-        let mut st = self.state_mut();
-        if st.closed {
-            return Err(closed_error());
-        }
-        let now = env::now();
-        st.doc
-            .prune_tombstones(now.saturating_sub(TOMBSTONE_TTL_MS));
-        st.schedule.write_started();
-        st.writes_in_flight += 1;
-        let (record, bytes) = records::encode(&st.doc, &st.opts, now);
-        let done = st.storage.write(Batch {
-            puts: vec![(CTX.into(), record)],
-            deletes: vec![],
-        });
-        Ok(PendingWrite {
-            done,
-            revision: st.doc.revision(),
-            bytes,
-        })
-    }
-
-    /// Waits for a write begun by [`Session::begin_write`], then records
-    /// the outcome and raises `saved` or `error`.
-    async fn finish_write(&self, pending: PendingWrite) -> Result<()> {
-        let result = pending.done.await;
-        let now = env::now();
-        {
-            let mut st = self.state_mut();
-            st.writes_in_flight -= 1;
-            match &result {
-                Ok(()) => {
-                    st.schedule.write_succeeded();
-                    st.last_saved_at = Some(now);
-                }
-                Err(_) => st.schedule.write_failed(now),
-            }
-        }
-        match &result {
-            Ok(()) => self.emit(
-                Event::Saved,
-                js::object([
-                    ("revision", (pending.revision as f64).into()),
-                    ("bytes", (pending.bytes as f64).into()),
-                    ("at", (now as f64).into()),
-                ]),
-            ),
-            Err(e) => {
-                self.emit_error(e);
-                self.arm_timer();
-            }
-        }
-        result
-    }
-
-    /// Writes what is pending; resolves when it is stored.
-    pub async fn save(&self) -> Result<()> {
-        self.check_open()?;
-        let pending = {
-            let st = self.state();
-            st.schedule.is_dirty() || st.writes_in_flight > 0
-        };
-        if pending {
-            self.write_context().await?;
-        }
-        Ok(())
-    }
-
-    /// Sets `key` and writes now.
-    pub async fn share(&self, key: String, value: JsValue) -> Result<()> {
-        self.update(vec![(key, Some(value))])?;
-        self.write_context().await
-    }
-
-    // ----- snapshots -----
-
-    async fn read_index(&self) -> Result<Vec<SnapshotInfo>> {
-        let storage = self.state().storage.clone();
-        let found = storage.read(&[SNAP_INDEX]).await?;
-        Ok(found
-            .into_iter()
-            .next()
-            .flatten()
-            .map(|v| records::decode_index(&v))
-            .unwrap_or_default())
-    }
-
-    /// Stores `record` as a new snapshot and applies retention, in one
-    /// write. `index` is the stored index if already read.
-    async fn store_snapshot(
-        &self,
-        record: JsValue,
-        bytes: usize,
-        name: &str,
-        source: Source,
-        index: Option<JsValue>,
-    ) -> Result<String> {
-        let mut list = match index {
-            Some(v) => records::decode_index(&v),
-            None => self.read_index().await?,
-        };
-        let now = env::now();
-        let id = snapshots::new_id(now, env::random());
-        list.push(SnapshotInfo {
-            id: id.clone(),
-            name: name.to_string(),
-            created_at: now,
-            source,
-            bytes,
-        });
-        let (retention, storage) = {
-            let st = self.state();
-            (st.opts.snapshots, st.storage.clone())
-        };
-        let evicted = snapshots::retain(&mut list, retention, now);
-        let mut batch = Batch {
-            puts: vec![
-                (snap_key(&id), record),
-                (SNAP_INDEX.into(), records::encode_index(&list)),
-            ],
-            deletes: evicted.iter().map(|id| snap_key(id)).collect(),
-        };
-        batch.deletes.retain(|k| *k != snap_key(&id));
-        storage.write(batch).await?;
-        Ok(id)
-    }
-
-    /// Saves the current context as a named snapshot; returns its id.
-    pub async fn create_snapshot(&self, name: &str, source: Source) -> Result<String> {
-        self.check_open()?;
-        let _guard = self.inner.lock.acquire().await;
-        self.check_open()?;
-        let (record, bytes) = {
-            let st = self.state();
-            records::encode(&st.doc, &st.opts, env::now())
-        };
-        self.store_snapshot(record, bytes, name, source, None).await
-    }
-
-    /// Snapshots, newest first, at most `limit`.
-    pub async fn list_snapshots(&self, limit: Option<usize>) -> Result<Vec<SnapshotInfo>> {
-        self.check_open()?;
-        let mut list = self.read_index().await?;
-        snapshots::sort_newest_first(&mut list);
-        if let Some(n) = limit {
-            list.truncate(n);
-        }
-        Ok(list)
-    }
-
-    fn not_found(id: &str) -> Error {
-        Error::new(
-            Code::SnapshotNotFound,
-            format!("no snapshot with id \"{id}\"; listSnapshots() gives the ids that exist"),
-        )
-    }
-
-    /// Replaces the context with a snapshot's, after taking a `pre-restore`
-    /// snapshot of the current one, and writes it.
-    pub async fn restore_snapshot(&self, id: &str) -> Result<()> {
-        self.check_open()?;
-        let _guard = self.inner.lock.acquire().await;
-        self.check_open()?;
-        let index = self.read_index().await?;
-        if !index.iter().any(|i| i.id == id) {
-            return Err(Self::not_found(id));
-        }
-        let storage = self.state().storage.clone();
-        let key = snap_key(id);
-        let body = storage
-            .read(&[key.as_str()])
-            .await?
-            .into_iter()
-            .next()
-            .flatten();
-        let body = body.ok_or_else(|| Self::not_found(id))?;
-        let (_, entries) = records::decode(&body).map_err(|e| {
-            Error::new(
-                Code::StorageUnavailable,
-                format!("snapshot \"{id}\" is damaged: {}", e.message),
-            )
-        })?;
-        let (current, bytes) = {
-            let st = self.state();
-            records::encode(&st.doc, &st.opts, env::now())
-        };
-        self.store_snapshot(current, bytes, "", Source::PreRestore, None)
-            .await?;
-        let ops = {
-            let st = self.state();
-            let mut ops: Vec<(String, Op<Value>)> = st
-                .doc
-                .live()
-                .filter(|(k, _)| !entries.get(*k).is_some_and(|e| e.value.is_some()))
-                .map(|(k, _)| (k.clone(), Op::Delete))
-                .collect();
-            for (k, e) in entries {
-                if let Some(v) = e.value {
-                    ops.push((k, Op::Set(v, e.size)));
-                }
-            }
-            ops
-        };
-        self.apply(ops, ChangeSource::Snapshot, false)?;
-        self.write_context().await?;
-        let revision = self.state().doc.revision();
-        self.emit(
-            Event::Restored,
-            js::object([
-                ("source", "snapshot".into()),
-                ("snapshotId", id.into()),
-                ("revision", (revision as f64).into()),
-            ]),
-        );
-        Ok(())
-    }
-
-    /// Deletes a snapshot.
-    pub async fn delete_snapshot(&self, id: &str) -> Result<()> {
-        self.check_open()?;
-        let _guard = self.inner.lock.acquire().await;
-        let mut index = self.read_index().await?;
-        let before = index.len();
-        index.retain(|i| i.id != id);
-        if index.len() == before {
-            return Err(Self::not_found(id));
-        }
-        let storage = self.state().storage.clone();
-        storage
-            .write(Batch {
-                puts: vec![(SNAP_INDEX.into(), records::encode_index(&index))],
-                deletes: vec![snap_key(id)],
-            })
-            .await
-    }
-
-    /// Removes the context, snapshots and metadata of this name, in storage
-    /// and in memory.
-    pub async fn clear(&self) -> Result<()> {
-        self.check_open()?;
-        let _guard = self.inner.lock.acquire().await;
-        let index = self.read_index().await?;
-        let storage = self.state().storage.clone();
-        let mut deletes: Vec<String> = [CTX, META, SNAP_INDEX, DAMAGED]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        deletes.extend(index.iter().map(|i| snap_key(&i.id)));
-        storage
-            .write(Batch {
-                puts: vec![],
-                deletes,
-            })
-            .await?;
-        let ops: Vec<(String, Op<Value>)> = self
-            .state()
-            .doc
-            .live()
-            .map(|(k, _)| (k.clone(), Op::Delete))
-            .collect();
-        self.apply(ops, ChangeSource::Local, false)?;
-        let mut st = self.state_mut();
-        // Storage now matches the (empty) context: nothing to write.
-        st.schedule.write_started();
-        st.schedule.write_succeeded();
-        st.restore_count = 0;
-        st.last_restored_at = None;
-        st.last_saved_at = None;
-        Ok(())
-    }
-
-    /// Writes what is pending, then stops timers and listeners. Later calls
-    /// fail with `CLOSED`; closing twice is harmless.
+    /// Writes what is pending, then stops timers, listeners and the
+    /// channel. Later calls fail with `CLOSED`; closing twice is harmless.
     pub async fn close(&self) -> Result<()> {
         if self.state().closed {
             return Ok(());
         }
+        self.send_outbox();
         let saved = self.save().await;
         let mut st = self.state_mut();
         st.closed = true;
         st.timer = None;
         st.lifecycle = None;
+        st.channel = None;
         st.subscribers.clear();
         st.handlers.clear();
         st.on_event = None;
+        if st.opts.cross_tab {
+            tabs::release(&st.opts.name, &st.tab_id);
+        }
         saved
     }
 }

@@ -1,5 +1,6 @@
 //! The JS shape of stored records. A context record is
-//! `{ f, schema, rev, at, sum, keys: [], stamps: [], vals: [] }` with `vals`
+//! `{ f, schema, rev, at, sum, w, ws, keys: [], stamps: [], vals: [] }`
+//! (`w`, `ws`: the tab that wrote it and its write number) with `vals`
 //! holding each value's JSON text (`null` for a deleted key): IndexedDB
 //! clones a few strings instead of a deep object, and the checksum covers
 //! exactly the text that is stored.
@@ -19,8 +20,33 @@ use crate::core::snapshots::{Info, Source};
 use crate::platform::js;
 use crate::platform::value::Value;
 
+/// Who wrote a record: a tab id and that tab's write number.
+pub type Writer<'a> = (&'a str, u64);
+
+/// A decoded, verified context record.
+pub struct Record {
+    /// Its header.
+    pub header: Header,
+    /// Its entries, tombstones included.
+    pub entries: BTreeMap<String, Entry<Value>>,
+}
+
+impl Record {
+    /// Stored size of its live entries.
+    pub fn bytes(&self) -> usize {
+        self.entries.values().map(|e| e.size).sum()
+    }
+}
+
+/// Whether the stored record `v` is the one `writer` wrote last (then
+/// nobody else wrote since, and it need not be merged).
+pub fn written_by(v: &JsValue, writer: Writer) -> bool {
+    js::get(v, "w").as_string().as_deref() == Some(writer.0)
+        && js::get(v, "ws").as_f64() == Some(writer.1 as f64)
+}
+
 /// The record of the persisted keys of `doc`, and its size in bytes.
-pub fn encode(doc: &Doc<Value>, opts: &Options, now: u64) -> (JsValue, usize) {
+pub fn encode(doc: &Doc<Value>, opts: &Options, now: u64, writer: Writer) -> (JsValue, usize) {
     let header = Header {
         format: FORMAT,
         schema: opts.version,
@@ -59,6 +85,8 @@ pub fn encode(doc: &Doc<Value>, opts: &Options, now: u64) -> (JsValue, usize) {
         ("rev", (header.revision as f64).into()),
         ("at", (now as f64).into()),
         ("sum", checksum::to_hex(sum).into()),
+        ("w", writer.0.into()),
+        ("ws", (writer.1 as f64).into()),
         ("keys", keys.into()),
         ("stamps", stamps.into()),
         ("vals", vals.into()),
@@ -87,7 +115,7 @@ fn number(v: &JsValue, field: &str) -> Result<f64> {
 }
 
 /// Reads and verifies a context record.
-pub fn decode(v: &JsValue) -> Result<(Header, BTreeMap<String, Entry<Value>>)> {
+pub fn decode(v: &JsValue) -> Result<Record> {
     if !v.is_object() {
         return Err(bad("not an object"));
     }
@@ -132,7 +160,7 @@ pub fn decode(v: &JsValue) -> Result<(Header, BTreeMap<String, Entry<Value>>)> {
             (k, Entry { value, stamp, size })
         })
         .collect();
-    Ok((header, entries))
+    Ok(Record { header, entries })
 }
 
 /// The metadata record.

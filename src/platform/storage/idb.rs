@@ -16,9 +16,12 @@ use js_sys::{Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
-use web_sys::{IdbDatabase, IdbOpenDbRequest, IdbRequest, IdbTransaction, IdbTransactionMode};
+use web_sys::{
+    IdbDatabase, IdbKeyRange, IdbObjectStore, IdbOpenDbRequest, IdbRequest, IdbTransaction,
+    IdbTransactionMode,
+};
 
-use super::{within, Backend, Batch, BoxFut, Storage};
+use super::{within, Backend, Batch, BoxFut, Found, Modify, Storage};
 use crate::core::error::{Code, Error, Result};
 use crate::platform::js;
 
@@ -196,17 +199,10 @@ impl IdbStorage {
         let db = self.db.borrow().clone().ok_or(JsValue::NULL)?;
         let tx = self.transaction(&db, IdbTransactionMode::Readwrite)?;
         let done = on_done(&tx);
-        let issue = || -> std::result::Result<(), JsValue> {
-            let store = tx.object_store(STORE)?;
-            for (key, value) in &batch.puts {
-                store.put_with_key(value, &JsValue::from_str(key))?;
-            }
-            for key in &batch.deletes {
-                store.delete(&JsValue::from_str(key))?;
-            }
-            Ok(())
-        };
-        if let Err(e) = issue() {
+        if let Err(e) = tx
+            .object_store(STORE)
+            .and_then(|store| write_batch(&store, batch))
+        {
             // A value that cannot be cloned throws here: undo the rest.
             let _ = tx.abort();
             return Err(e);
@@ -219,17 +215,155 @@ impl IdbStorage {
         Ok(done)
     }
 
-    fn start_read(&self, keys: &[&str]) -> std::result::Result<(Settle, Vec<IdbRequest>), JsValue> {
-        let db = self.db.borrow().clone().ok_or(JsValue::NULL)?;
-        let tx = self.transaction(&db, IdbTransactionMode::Readonly)?;
-        let done = on_done(&tx);
-        let store = tx.object_store(STORE)?;
-        let requests = keys
+    /// Issues the reads of `keys` and `prefix` on `store`.
+    fn issue_reads(
+        store: &IdbObjectStore,
+        keys: &[&str],
+        prefix: &str,
+    ) -> std::result::Result<Reads, JsValue> {
+        let values = keys
             .iter()
             .map(|k| store.get(&JsValue::from_str(k)))
             .collect::<std::result::Result<Vec<_>, _>>()?;
-        Ok((done, requests))
+        let prefixed = if prefix.is_empty() {
+            None
+        } else {
+            // Keys are strings: everything from `prefix` up to `prefix` + the
+            // highest BMP code unit shares the prefix.
+            let range = IdbKeyRange::bound(
+                &JsValue::from_str(prefix),
+                &JsValue::from_str(&format!("{prefix}\u{ffff}")),
+            )?;
+            Some((
+                store.get_all_keys_with_key(&range)?,
+                store.get_all_with_key(&range)?,
+            ))
+        };
+        Ok(Reads { values, prefixed })
     }
+
+    fn start_read(
+        &self,
+        keys: &[&str],
+        prefix: &str,
+    ) -> std::result::Result<(Settle, Reads), JsValue> {
+        let db = self.db.borrow().clone().ok_or(JsValue::NULL)?;
+        let tx = self.transaction(&db, IdbTransactionMode::Readonly)?;
+        let done = on_done(&tx);
+        let reads = Self::issue_reads(&tx.object_store(STORE)?, keys, prefix)?;
+        Ok((done, reads))
+    }
+
+    /// Starts a read-modify-write transaction: reads now, and `modify` runs
+    /// in the success callback of the last read, still inside the
+    /// transaction. On failure to start, `modify` is handed back.
+    fn start_update(
+        &self,
+        keys: &[&str],
+        prefix: &str,
+        modify: Modify,
+    ) -> std::result::Result<Updating, (JsValue, Modify)> {
+        let started = (|| {
+            let db = self.db.borrow().clone().ok_or(JsValue::NULL)?;
+            let tx = self.transaction(&db, IdbTransactionMode::Readwrite)?;
+            let store = tx.object_store(STORE)?;
+            let reads = Self::issue_reads(&store, keys, prefix)?;
+            Ok((tx, store, reads))
+        })();
+        let (tx, store, reads) = match started {
+            Ok(v) => v,
+            Err(e) => return Err((e, modify)),
+        };
+        let done = on_done(&tx);
+        let failure: Rc<RefCell<Option<JsValue>>> = Rc::default();
+        let last = reads.last();
+        let (t, f) = (tx.clone(), failure.clone());
+        let mut pending = Some((modify, reads));
+        let run = Closure::<dyn FnMut()>::new(move || {
+            let Some((modify, reads)) = pending.take() else {
+                return;
+            };
+            let batch = modify(reads.found());
+            if let Err(e) = write_batch(&store, &batch) {
+                *f.borrow_mut() = Some(e);
+                let _ = t.abort();
+                return;
+            }
+            #[allow(deprecated)] // see start_write
+            let _ = t.commit();
+        });
+        match last {
+            Some(req) => req.set_onsuccess(Some(run.as_ref().unchecked_ref())),
+            None => run
+                .as_ref()
+                .unchecked_ref::<Function>()
+                .call0(&JsValue::UNDEFINED)
+                .map(|_| ())
+                .unwrap_or(()),
+        }
+        Ok(Updating {
+            done,
+            failure,
+            _run: run,
+        })
+    }
+}
+
+/// Requests of a read, issued in one transaction.
+struct Reads {
+    values: Vec<IdbRequest>,
+    prefixed: Option<(IdbRequest, IdbRequest)>,
+}
+
+impl Reads {
+    /// The request that completes last (requests complete in issue order).
+    fn last(&self) -> Option<IdbRequest> {
+        match &self.prefixed {
+            Some((_, values)) => Some(values.clone()),
+            None => self.values.last().cloned(),
+        }
+    }
+
+    /// What the completed requests found.
+    fn found(&self) -> Found {
+        let result = |r: &IdbRequest| r.result().ok().filter(|v| !v.is_undefined());
+        let values = self.values.iter().map(result).collect();
+        let mut matching = Vec::new();
+        if let Some((keys, values)) = &self.prefixed {
+            if let (Some(keys), Some(values)) = (result(keys), result(values)) {
+                let keys: js_sys::Array = keys.unchecked_into();
+                let values: js_sys::Array = values.unchecked_into();
+                for (k, v) in keys.iter().zip(values.iter()) {
+                    if let Some(k) = k.as_string() {
+                        matching.push((k, v));
+                    }
+                }
+            }
+        }
+        (values, matching)
+    }
+}
+
+/// A read-modify-write under way.
+struct Updating {
+    done: Settle,
+    /// Why the write part failed, if it threw (the abort itself has no reason).
+    failure: Rc<RefCell<Option<JsValue>>>,
+    _run: Closure<dyn FnMut()>,
+}
+
+fn write_batch(store: &IdbObjectStore, batch: &Batch) -> std::result::Result<(), JsValue> {
+    for (key, value) in &batch.puts {
+        store.put_with_key(value, &JsValue::from_str(key))?;
+    }
+    for key in &batch.deletes {
+        store.delete(&JsValue::from_str(key))?;
+    }
+    Ok(())
+}
+
+fn lost_connection(e: &JsValue) -> bool {
+    e.is_null() || js::get(e, "name").as_string().as_deref() == Some("InvalidStateError")
 }
 
 impl Storage for IdbStorage {
@@ -237,24 +371,58 @@ impl Storage for IdbStorage {
         Backend::IndexedDb
     }
 
-    fn read<'a>(&'a self, keys: &'a [&'a str]) -> BoxFut<'a, Result<Vec<Option<JsValue>>>> {
+    fn read(&self, keys: &[&str], prefix: &str) -> BoxFut<'static, Result<Found>> {
+        let started = self.start_read(keys, prefix);
+        let this = self.clone();
+        let (keys, prefix): (Vec<String>, String) =
+            (keys.iter().map(|k| k.to_string()).collect(), prefix.into());
         Box::pin(async move {
-            let started = match self.start_read(keys) {
+            let (done, reads) = match started {
                 Ok(s) => s,
-                Err(_) => {
-                    self.reconnect().await?;
-                    self.start_read(keys)
+                Err(e) if lost_connection(&e) => {
+                    this.reconnect().await?;
+                    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                    this.start_read(&keys, &prefix)
                         .map_err(|e| js::storage_error("IndexedDB read failed", &e))?
                 }
+                Err(e) => return Err(js::storage_error("IndexedDB read failed", &e)),
             };
-            let (done, requests) = started;
             done.wait()
                 .await
                 .map_err(|e| js::storage_error("IndexedDB read failed", &e))?;
-            Ok(requests
-                .iter()
-                .map(|r| r.result().ok().filter(|v| !v.is_undefined()))
-                .collect())
+            Ok(reads.found())
+        })
+    }
+
+    fn update(&self, keys: &[&str], prefix: &str, modify: Modify) -> BoxFut<'static, Result<()>> {
+        let started = self.start_update(keys, prefix, modify);
+        let this = self.clone();
+        let (keys, prefix): (Vec<String>, String) =
+            (keys.iter().map(|k| k.to_string()).collect(), prefix.into());
+        Box::pin(async move {
+            let updating = match started {
+                Ok(u) => u,
+                Err((e, modify)) if lost_connection(&e) => {
+                    this.reconnect().await?;
+                    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+                    this.start_update(&keys, &prefix, modify)
+                        .map_err(|(e, _)| js::storage_error("IndexedDB write failed", &e))?
+                }
+                Err((e, _)) => return Err(js::storage_error("IndexedDB write failed", &e)),
+            };
+            let Updating {
+                done,
+                failure,
+                _run,
+            } = updating;
+            let result = done.wait().await;
+            let failure = failure.borrow_mut().take();
+            result.map(|_| ()).map_err(|e| {
+                js::storage_error(
+                    "IndexedDB write failed; nothing was changed",
+                    &failure.unwrap_or(e),
+                )
+            })
         })
     }
 

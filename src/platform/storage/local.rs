@@ -4,7 +4,7 @@
 
 use wasm_bindgen::JsValue;
 
-use super::{Backend, Batch, BoxFut, Storage};
+use super::{Backend, Batch, BoxFut, Found, Modify, Storage};
 use crate::core::error::{Code, Error, Result};
 use crate::platform::{env, js};
 
@@ -39,6 +39,36 @@ impl LocalStorage {
         let mut k = self.prefix.clone();
         k.push_str(key);
         k
+    }
+
+    fn get(&self, full_key: &str) -> Option<JsValue> {
+        let text = self.storage.get_item(full_key).ok().flatten()?;
+        // Unparseable text reads as a record that fails validation, not as a
+        // missing one, so it is reported, not overwritten silently.
+        Some(js_sys::JSON::parse(&text).unwrap_or(JsValue::from_str(&text)))
+    }
+
+    fn find(&self, keys: &[&str], prefix: &str) -> Found {
+        let values = keys.iter().map(|k| self.get(&self.full_key(k))).collect();
+        let mut matching = Vec::new();
+        if !prefix.is_empty() {
+            let full_prefix = self.full_key(prefix);
+            let n = self.storage.length().unwrap_or(0);
+            for i in 0..n {
+                let Ok(Some(full)) = self.storage.key(i) else {
+                    continue;
+                };
+                if let Some(key) = full.strip_prefix(&self.prefix) {
+                    if full.starts_with(&full_prefix) {
+                        if let Some(v) = self.get(&full) {
+                            matching.push((key.to_string(), v));
+                        }
+                    }
+                }
+            }
+            matching.sort_by(|a: &(String, JsValue), b| a.0.cmp(&b.0));
+        }
+        (values, matching)
     }
 
     fn apply(&self, batch: Batch) -> Result<()> {
@@ -79,17 +109,14 @@ impl Storage for LocalStorage {
         Backend::LocalStorage
     }
 
-    fn read<'a>(&'a self, keys: &'a [&'a str]) -> BoxFut<'a, Result<Vec<Option<JsValue>>>> {
-        let out = keys
-            .iter()
-            .map(|k| {
-                let text = self.storage.get_item(&self.full_key(k)).ok().flatten()?;
-                // Unparseable text reads as a record that fails validation,
-                // not as a missing one, so it is reported, not overwritten silently.
-                Some(js_sys::JSON::parse(&text).unwrap_or(JsValue::from_str(&text)))
-            })
-            .collect();
-        Box::pin(async move { Ok(out) })
+    fn read(&self, keys: &[&str], prefix: &str) -> BoxFut<'static, Result<Found>> {
+        let found = self.find(keys, prefix);
+        Box::pin(async move { Ok(found) })
+    }
+
+    fn update(&self, keys: &[&str], prefix: &str, modify: Modify) -> BoxFut<'static, Result<()>> {
+        let batch = modify(self.find(keys, prefix));
+        self.write(batch)
     }
 
     fn write(&self, batch: Batch) -> BoxFut<'static, Result<()>> {

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use wasm_bindgen::JsValue;
 
-use super::{Backend, Batch, BoxFut, Storage};
+use super::{Backend, Batch, BoxFut, Found, Modify, Storage};
 use crate::core::error::Result;
 
 thread_local! {
@@ -27,20 +27,42 @@ impl MemoryStorage {
     }
 }
 
+impl MemoryStorage {
+    fn find(&self, keys: &[&str], prefix: &str) -> Found {
+        STORES.with(|s| {
+            let s = s.borrow();
+            let store = s.get(&self.name);
+            let values = keys
+                .iter()
+                .map(|k| store.and_then(|m| m.get(*k).cloned()))
+                .collect();
+            let mut matching: Vec<(String, JsValue)> = match (store, prefix.is_empty()) {
+                (Some(m), false) => m
+                    .iter()
+                    .filter(|(k, _)| k.starts_with(prefix))
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+                _ => Vec::new(),
+            };
+            matching.sort_by(|a, b| a.0.cmp(&b.0));
+            (values, matching)
+        })
+    }
+}
+
 impl Storage for MemoryStorage {
     fn backend(&self) -> Backend {
         Backend::Memory
     }
 
-    fn read<'a>(&'a self, keys: &'a [&'a str]) -> BoxFut<'a, Result<Vec<Option<JsValue>>>> {
-        let out = STORES.with(|s| {
-            let s = s.borrow();
-            let store = s.get(&self.name);
-            keys.iter()
-                .map(|k| store.and_then(|m| m.get(*k).cloned()))
-                .collect()
-        });
-        Box::pin(async move { Ok(out) })
+    fn read(&self, keys: &[&str], prefix: &str) -> BoxFut<'static, Result<Found>> {
+        let found = self.find(keys, prefix);
+        Box::pin(async move { Ok(found) })
+    }
+
+    fn update(&self, keys: &[&str], prefix: &str, modify: Modify) -> BoxFut<'static, Result<()>> {
+        let batch = modify(self.find(keys, prefix));
+        self.write(batch)
     }
 
     fn write(&self, batch: Batch) -> BoxFut<'static, Result<()>> {

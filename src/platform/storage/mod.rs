@@ -56,12 +56,26 @@ pub struct Batch {
     pub deletes: Vec<String>,
 }
 
+/// What a read returns: the value of each key asked for (`None` if not
+/// stored), and every `(key, value)` whose key starts with the prefix asked
+/// for, in key order.
+pub type Found = (Vec<Option<JsValue>>, Vec<(String, JsValue)>);
+
+/// Computes, from what was read, what to write (see [`Storage::update`]).
+pub type Modify = Box<dyn FnOnce(Found) -> Batch>;
+
 /// A place to keep records.
 pub trait Storage {
     /// Which backend this is.
     fn backend(&self) -> Backend;
-    /// Reads `keys`; `None` for each key not stored.
-    fn read<'a>(&'a self, keys: &'a [&'a str]) -> BoxFut<'a, Result<Vec<Option<JsValue>>>>;
+    /// Reads `keys`, and the records whose key starts with `prefix` (none if
+    /// `prefix` is empty).
+    fn read(&self, keys: &[&str], prefix: &str) -> BoxFut<'static, Result<Found>>;
+    /// Read-modify-write as one atomic step: reads like [`Storage::read`],
+    /// calls `modify` with what it found, and applies the batch it returns,
+    /// with no other write (from any tab) in between. IndexedDB does this in
+    /// one transaction; localStorage in one synchronous run.
+    fn update(&self, keys: &[&str], prefix: &str, modify: Modify) -> BoxFut<'static, Result<()>>;
     /// Applies `batch` atomically. The write is issued before this returns
     /// (so a caller in a `pagehide` handler gets it to the browser in time);
     /// the future reports its outcome.

@@ -1,0 +1,254 @@
+//! Writing the context: the autosave timer, read-merge-write saves, and the
+//! journal a leaving tab writes.
+//!
+//! The tab that made a change writes it; other tabs only merge it in
+//! memory, so N tabs do not write one change N times. A save is one atomic
+//! read-merge-write: whatever another tab stored since this tab last wrote
+//! is merged in (per key, newest stamp wins) before writing, so concurrent
+//! savers never undo each other. A tab leaving the page cannot wait for a
+//! read, so it writes its own journal record (`tab:<tabId>`) instead; the
+//! next save of any tab folds journals in and deletes them.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use gloo_timers::callback::Timeout;
+
+use super::{records, Session, CTX, DAMAGED, JOURNAL_PREFIX};
+use crate::core::error::Result;
+use crate::platform::storage::{Backend, Batch, BoxFut, Found};
+use crate::platform::{env, js};
+
+/// Tombstones older than this are dropped on save (30 days): they only need
+/// to outlive any stale copy of their key.
+const TOMBSTONE_TTL_MS: u64 = 30 * 86_400_000;
+
+/// A write that has been issued to storage.
+pub(super) struct PendingWrite {
+    done: BoxFut<'static, Result<()>>,
+    /// Revision and size of what was written, known once the record is built.
+    written: Rc<Cell<(u64, usize)>>,
+}
+
+impl Session {
+    /// Marks the context as needing a write (for changes not made through
+    /// `apply`, e.g. folded journals).
+    pub(super) fn mark_dirty(&self) {
+        self.state_mut().schedule.changed(env::now());
+        self.arm_timer();
+    }
+
+    /// Sets the timer for the next autosave, if one is due earlier than the
+    /// timer already set. A timer that fires early just re-arms, so a burst
+    /// of changes costs no timer churn.
+    pub(super) fn arm_timer(&self) {
+        let now = env::now();
+        let mut st = self.state_mut();
+        if st.closed {
+            return;
+        }
+        let Some(due) = st.schedule.due_at() else {
+            return;
+        };
+        if st.timer.as_ref().is_some_and(|(at, _)| *at <= due) {
+            return;
+        }
+        let weak = self.weak();
+        let delay = due.saturating_sub(now).min(u32::MAX as u64) as u32;
+        let timeout = Timeout::new(delay, move || {
+            if let Some(s) = Session::from_weak(&weak) {
+                s.on_timer();
+            }
+        });
+        st.timer = Some((due, timeout));
+    }
+
+    fn on_timer(&self) {
+        let due = {
+            let mut st = self.state_mut();
+            st.timer = None;
+            st.schedule.is_due(env::now())
+        };
+        if due {
+            let s = self.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                // Failures are reported as `error` events and retried.
+                let _ = s.write_context().await;
+            });
+        } else {
+            self.arm_timer();
+        }
+    }
+
+    /// The page may be going away: write now, inside the event handler (a
+    /// write issued in a later callback does not survive a reload in
+    /// Chromium). With IndexedDB that is a blind write of this tab's
+    /// journal; localStorage and memory can merge synchronously.
+    pub(super) fn flush_on_leave(&self) {
+        self.send_outbox();
+        let (dirty, backend) = {
+            let st = self.state();
+            (st.schedule.is_dirty(), st.storage.backend())
+        };
+        if !dirty {
+            return;
+        }
+        let pending = if backend == Backend::IndexedDb {
+            self.begin_journal()
+        } else {
+            self.begin_write()
+        };
+        if let Ok(pending) = pending {
+            let s = self.clone();
+            wasm_bindgen_futures::spawn_local(async move {
+                let _ = s.finish_write(pending).await;
+            });
+        }
+    }
+
+    /// Writes the context now and reports the outcome.
+    pub(super) async fn write_context(&self) -> Result<()> {
+        let pending = self.begin_write()?;
+        self.finish_write(pending).await
+    }
+
+    /// Issues a read-merge-write of the context.
+    fn begin_write(&self) -> Result<PendingWrite> {
+        self.check_open()?;
+        let storage = {
+            let mut st = self.state_mut();
+            st.schedule.write_started();
+            st.writes_in_flight += 1;
+            st.storage.clone()
+        };
+        let written: Rc<Cell<(u64, usize)>> = Rc::default();
+        let (weak, w) = (self.weak(), written.clone());
+        // Runs inside the storage transaction, after the reads.
+        let done = storage.update(
+            &[CTX],
+            JOURNAL_PREFIX,
+            Box::new(move |found| match Session::from_weak(&weak) {
+                Some(s) => s.compose_write(found, &w),
+                None => Batch::default(),
+            }),
+        );
+        Ok(PendingWrite { done, written })
+    }
+
+    /// Issues a blind write of this tab's journal record.
+    fn begin_journal(&self) -> Result<PendingWrite> {
+        self.check_open()?;
+        let (storage, batch, written) = {
+            let mut st = self.state_mut();
+            st.schedule.write_started();
+            st.writes_in_flight += 1;
+            let (record, bytes) = records::encode(&st.doc, &st.opts, env::now(), (&st.tab_id, 0));
+            let key = format!("{JOURNAL_PREFIX}{}", st.tab_id);
+            let batch = Batch {
+                puts: vec![(key, record)],
+                deletes: vec![],
+            };
+            (st.storage.clone(), batch, (st.doc.revision(), bytes))
+        };
+        Ok(PendingWrite {
+            done: storage.write(batch),
+            written: Rc::new(Cell::new(written)),
+        })
+    }
+
+    /// What a save writes, given what storage holds: the stored context and
+    /// journals merged into this tab's context, written back as one record;
+    /// folded journals deleted; a stored record that fails validation kept
+    /// aside rather than overwritten.
+    fn compose_write(&self, (found, journals): Found, written: &Cell<(u64, usize)>) -> Batch {
+        let mut batch = Batch::default();
+        let mut absorbed = Vec::new();
+        let stored = found.into_iter().next().flatten();
+        let ours = {
+            let st = self.state();
+            stored
+                .as_ref()
+                .is_some_and(|v| records::written_by(v, (&st.tab_id, st.write_seq)))
+        };
+        if let (Some(v), false) = (stored, ours) {
+            match records::decode(&v) {
+                Ok(record) => absorbed.extend(self.absorb(record.entries, None)),
+                Err(_) => batch.puts.push((DAMAGED.into(), v)),
+            }
+        }
+        for (key, j) in journals {
+            if let Ok(record) = records::decode(&j) {
+                absorbed.extend(self.absorb(record.entries, None));
+            }
+            batch.deletes.push(key);
+        }
+        let mut st = self.state_mut();
+        st.absorbed.extend(absorbed);
+        let now = env::now();
+        st.doc
+            .prune_tombstones(now.saturating_sub(TOMBSTONE_TTL_MS));
+        st.write_seq += 1;
+        let (record, bytes) = records::encode(&st.doc, &st.opts, now, (&st.tab_id, st.write_seq));
+        written.set((st.doc.revision(), bytes));
+        batch.puts.push((CTX.into(), record));
+        batch
+    }
+
+    /// Waits for a write, then records the outcome, raises `saved` or
+    /// `error`, and announces what it merged in from other tabs.
+    pub(super) async fn finish_write(&self, pending: PendingWrite) -> Result<()> {
+        let result = pending.done.await;
+        let now = env::now();
+        let absorbed = {
+            let mut st = self.state_mut();
+            st.writes_in_flight -= 1;
+            match &result {
+                Ok(()) => {
+                    st.schedule.write_succeeded();
+                    st.last_saved_at = Some(now);
+                }
+                Err(_) => st.schedule.write_failed(now),
+            }
+            std::mem::take(&mut st.absorbed)
+        };
+        self.announce_remote(&absorbed, "storage");
+        match &result {
+            Ok(()) => {
+                let (revision, bytes) = pending.written.get();
+                self.emit(
+                    super::Event::Saved,
+                    js::object([
+                        ("revision", (revision as f64).into()),
+                        ("bytes", (bytes as f64).into()),
+                        ("at", (now as f64).into()),
+                    ]),
+                );
+            }
+            Err(e) => {
+                self.emit_error(e);
+                self.arm_timer();
+            }
+        }
+        result
+    }
+
+    /// Writes what is pending; resolves when it is stored.
+    pub async fn save(&self) -> Result<()> {
+        self.check_open()?;
+        let pending = {
+            let st = self.state();
+            st.schedule.is_dirty() || st.writes_in_flight > 0
+        };
+        if pending {
+            self.write_context().await?;
+        }
+        Ok(())
+    }
+
+    /// Sets `key`, tells the other tabs at once, and writes now.
+    pub async fn share(&self, key: String, value: wasm_bindgen::JsValue) -> Result<()> {
+        self.update(vec![(key, Some(value))])?;
+        self.send_outbox();
+        self.write_context().await
+    }
+}
