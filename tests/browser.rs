@@ -633,44 +633,90 @@ async fn saves_from_two_writers_merge_instead_of_overwriting() {
     }
 }
 
-#[wasm_bindgen_test]
-async fn a_leaving_tab_writes_a_journal_that_the_next_save_folds_in() {
-    let name = unique("journal");
-    let mut o = opts(&name, StorageChoice::IndexedDb);
-    o.save_debounce = 60_000;
-    o.auto_save_interval = 0;
-    let a = open(o.clone()).await;
-    set(&a, "unsaved", "x".into()).unwrap();
+fn local_storage() -> web_sys::Storage {
+    web_sys::window().unwrap().local_storage().unwrap().unwrap()
+}
+
+fn leave_page() {
     let window = web_sys::window().unwrap();
     window
         .dispatch_event(&web_sys::Event::new("pagehide").unwrap())
         .unwrap();
-    sleep(50).await;
-    let (store, _) = storage::open(&name, StorageChoice::IndexedDb).await;
-    let (_, journals) = store.read(&[], "tab:").await.unwrap();
-    assert_eq!(journals.len(), 1, "the leave flush wrote one journal");
-    assert_eq!(journals[0].0, format!("tab:{}", a.tab_id()));
+}
 
-    let mut fresh_opts = o.clone();
+fn unsaved_opts(name: &str) -> Options {
+    let mut o = opts(name, StorageChoice::IndexedDb);
+    o.save_debounce = 60_000;
+    o.auto_save_interval = 0;
+    o
+}
+
+#[wasm_bindgen_test]
+async fn a_leaving_tab_writes_a_journal_that_the_next_save_folds_in() {
+    let name = unique("journal");
+    let a = open(unsaved_opts(&name)).await;
+    set(&a, "unsaved", "x".into()).unwrap();
+    leave_page();
+    // Written synchronously, in localStorage (see storage/journal.rs).
+    let key = format!("session-persist:{name}:tab:{}", a.tab_id());
+    assert!(local_storage()
+        .get_item(&key)
+        .unwrap()
+        .unwrap()
+        .contains("unsaved"));
+    assert!(!a.info().dirty);
+
+    let mut fresh_opts = unsaved_opts(&name);
     fresh_opts.cross_tab = false; // load from storage only, not from the live tab
     let fresh = open(fresh_opts).await;
     assert_eq!(fresh.get("unsaved").as_string().as_deref(), Some("x"));
     assert!(fresh.info().dirty, "a folded journal is written back");
     fresh.save().await.unwrap();
-    let (ctx, journals) = store.read(&["ctx"], "tab:").await.unwrap();
-    assert!(
-        journals.is_empty(),
+    assert_eq!(
+        local_storage().get_item(&key).unwrap(),
+        None,
         "the save deleted the journal it folded in"
     );
+    let (store, _) = storage::open(&name, StorageChoice::IndexedDb).await;
+    let (ctx, _) = store.read(&["ctx"], "").await.unwrap();
     assert!(json(ctx[0].as_ref().unwrap()).contains("unsaved"));
+}
+
+#[wasm_bindgen_test]
+async fn with_localstorage_full_the_journal_goes_to_indexeddb() {
+    let name = unique("journal-full");
+    let a = open(unsaved_opts(&name)).await;
+    set(&a, "unsaved", "y".into()).unwrap();
+    // Fill localStorage to the quota, then leave.
+    let ls = local_storage();
+    let mut filler = Vec::new();
+    let mut chunk = "f".repeat(1 << 20);
+    while chunk.len() > 16 {
+        let key = format!("filler-{}", filler.len());
+        if ls.set_item(&key, &chunk).is_ok() {
+            filler.push(key);
+        } else {
+            chunk.truncate(chunk.len() / 2);
+        }
+    }
+    leave_page();
+    sleep(100).await;
+    for key in &filler {
+        ls.remove_item(key).unwrap();
+    }
+    let (store, _) = storage::open(&name, StorageChoice::IndexedDb).await;
+    let (_, journals) = store.read(&[], "tab:").await.unwrap();
+    assert_eq!(journals.len(), 1, "the journal went to IndexedDB instead");
+    let mut fresh_opts = unsaved_opts(&name);
+    fresh_opts.cross_tab = false;
+    let fresh = open(fresh_opts).await;
+    assert_eq!(fresh.get("unsaved").as_string().as_deref(), Some("y"));
 }
 
 #[wasm_bindgen_test]
 async fn a_late_session_catches_up_from_a_live_one_before_open_resolves() {
     let name = unique("late");
-    let mut o = opts(&name, StorageChoice::IndexedDb);
-    o.save_debounce = 60_000;
-    o.auto_save_interval = 0;
+    let o = unsaved_opts(&name);
     let a = open(o.clone()).await;
     set(&a, "late", 1.into()).unwrap();
     assert!(a.info().dirty);
@@ -718,9 +764,11 @@ async fn garbage_on_the_channel_is_ignored() {
         r#"{"sp":2,"t":"ops","from":"t1","e":[["k","1.0.t1","1"]]}"#,
         r#"{"sp":1,"t":"ops","from":"t1","e":"nope"}"#,
         r#"{"sp":1,"t":"ops","from":"t1","e":[["k","not-a-stamp","1"],[1,2,3],"x",["k2","1.0.t1","{not json"]]}"#,
+        r#"{"sp":1,"t":"ops","from":"t1","e":[["good","1.0.t1","1"],["k2","1.0.t1","{not json"]]}"#,
         r#"{"sp":1,"t":"ops","from":"t1","e":[["__proto__","1.0.t1","{\"polluted\":true}"]]}"#,
         r#"{"sp":1,"t":"state","from":"t1","to":"nobody","e":[["k","1.0.t1","1"]]}"#,
         r#"{"sp":1,"t":"hello","from":"t1"}"#,
+        r#"{"sp":1,"t":"ops","from":"t1","e":[["inf","1.0.t1","1e999"],["inf2","1.0.t1","[1,{\"a\":-1e400}]"]]}"#,
     ] {
         bc.post_message(&parse(text)).unwrap();
     }
@@ -732,4 +780,79 @@ async fn garbage_on_the_channel_is_ignored() {
     assert_eq!(seen.borrow().len(), 1, "{:?}", seen.borrow());
     assert_eq!(json(&a.get("__proto__")), r#"{"polluted":true}"#);
     assert!(a.get("k").is_undefined() && a.get("k2").is_undefined());
+    assert!(
+        a.get("good").is_undefined(),
+        "one bad entry rejects its whole message"
+    );
+    assert!(
+        a.get("inf").is_undefined() && a.get("inf2").is_undefined(),
+        "JSON that parses to Infinity is refused"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_forged_stamp_from_the_far_future_cannot_freeze_a_key() {
+    let name = unique("forged");
+    let a = open(opts(&name, StorageChoice::Memory)).await;
+    let bc = web_sys::BroadcastChannel::new(&format!("session-persist:{name}")).unwrap();
+    let near = session_persist::platform::env::now() + 60_000;
+    for stamp in [
+        "18446744073709551615.4294967295.~~~~".to_string(),
+        format!("{near}.4294967295.~~~~"),
+    ] {
+        let msg =
+            format!(r#"{{"sp":1,"t":"ops","from":"forger","e":[["k","{stamp}","\"forged\""]]}}"#);
+        bc.post_message(&parse(&msg)).unwrap();
+        sleep(30).await;
+        set(&a, "k", "mine".into()).unwrap();
+        assert_eq!(
+            a.get("k").as_string().as_deref(),
+            Some("mine"),
+            "after {stamp}"
+        );
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_stored_record_with_a_far_future_stamp_does_not_win() {
+    use session_persist::core::checksum;
+    use session_persist::core::record::{self, Digest, Header, FORMAT};
+    let name = unique("forged-store");
+    let (store, _) = storage::open(&name, StorageChoice::IndexedDb).await;
+    // A record that passes its checksum but claims a write from the far future.
+    let (stamp, value) = ("18446744073709551615.0.evil", "\"forged\"");
+    let header = Header {
+        format: FORMAT,
+        schema: 0,
+        revision: 1,
+        saved_at: 1,
+    };
+    let digest = Digest {
+        key: "k",
+        stamp,
+        value_hash: Some(checksum::hash(value.as_bytes())),
+    };
+    let sum = checksum::to_hex(record::checksum(&header, [digest]));
+    let text = format!(
+        r#"{{"f":{FORMAT},"schema":0,"rev":1,"at":1,"sum":"{sum}","keys":["k"],"stamps":["{stamp}"],"vals":[{}]}}"#,
+        json(&value.into())
+    );
+    store
+        .write(Batch {
+            puts: vec![("ctx".into(), parse(&text))],
+            deletes: vec![],
+        })
+        .await
+        .unwrap();
+    let mut o = opts(&name, StorageChoice::IndexedDb);
+    o.cross_tab = false;
+    let s = open(o.clone()).await;
+    assert!(
+        s.get("k").is_undefined(),
+        "an implausible stamp is not loaded"
+    );
+    set(&s, "k", "mine".into()).unwrap();
+    s.save().await.unwrap();
+    let fresh = open(o).await;
+    assert_eq!(fresh.get("k").as_string().as_deref(), Some("mine"));
 }

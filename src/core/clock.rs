@@ -6,6 +6,10 @@
 
 use std::cmp::Ordering;
 
+/// How far ahead of local time another writer's clock may be (one day:
+/// generous for devices with wrong clocks, and bounds a forger).
+pub const MAX_SKEW_MS: u64 = 86_400_000;
+
 /// A point in hybrid logical time, unique per writer.
 #[derive(Clone, PartialEq, Eq, Debug, Hash)]
 pub struct Stamp {
@@ -41,6 +45,14 @@ impl Stamp {
             counter: 0,
             node: String::new(),
         }
+    }
+
+    /// Whether a stamp seen from elsewhere is believable at wall time `now`:
+    /// not more than [`MAX_SKEW_MS`] ahead. A stamp far in the future (a
+    /// forged message, a broken clock) would otherwise win every merge and
+    /// drag this tab's clock along.
+    pub fn is_plausible(&self, now: u64) -> bool {
+        self.wall <= now.saturating_add(MAX_SKEW_MS)
     }
 
     /// Text form `wall.counter.node`, as stored and sent between tabs.
@@ -91,8 +103,13 @@ impl Clock {
         if now > self.last.wall {
             self.last.wall = now;
             self.last.counter = 0;
+        } else if self.last.counter == u32::MAX {
+            // Carry into the wall time rather than saturate: a saturated
+            // counter would repeat a stamp, and a tie can lose on tab id.
+            self.last.wall = self.last.wall.saturating_add(1);
+            self.last.counter = 0;
         } else {
-            self.last.counter = self.last.counter.saturating_add(1);
+            self.last.counter += 1;
         }
         self.last.clone()
     }
@@ -130,6 +147,37 @@ mod tests {
         a.observe(&far);
         let next = a.tick(5);
         assert!(next > far);
+    }
+
+    #[test]
+    fn a_maxed_counter_carries_into_the_wall_time() {
+        let mut c = Clock::new("a");
+        let forged = Stamp {
+            wall: 1_000,
+            counter: u32::MAX,
+            node: "~~~~".into(),
+        };
+        c.observe(&forged);
+        let next = c.tick(10);
+        assert!(next > forged);
+        assert_eq!((next.wall, next.counter), (1_001, 0));
+    }
+
+    #[test]
+    fn stamps_far_in_the_future_are_implausible() {
+        let now = 1_700_000_000_000;
+        let ok = Stamp {
+            wall: now + MAX_SKEW_MS,
+            counter: 0,
+            node: "a".into(),
+        };
+        let forged = Stamp {
+            wall: u64::MAX,
+            counter: u32::MAX,
+            node: "~".into(),
+        };
+        assert!(ok.is_plausible(now));
+        assert!(!forged.is_plausible(now));
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! Page lifecycle: run a callback when the page may be about to go away
 //! (`pagehide`, or the page becoming hidden: on mobile a hidden page is
 //! often killed without any further event), and another when it comes back
-//! (visible again, restored from the back/forward cache, resumed after
-//! being frozen): a page away may have missed other tabs' messages.
+//! from a state in which it ran no code (restored from the back/forward
+//! cache, resumed after being frozen), so may have missed other tabs'
+//! messages. A page that was merely hidden still received them.
 
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -38,7 +39,7 @@ impl Lifecycle {
                 {
                     on_return()
                 }
-                "visibilitychange" | "resume" => on_return(),
+                "resume" => on_return(),
                 _ => {}
             }
         });

@@ -65,6 +65,23 @@ export function encodeValue(value, key) {
   return JSON.stringify(value);
 }
 
+// JSON text can only parse to something unstorable through a number that
+// overflows to Infinity: 309+ digits, or an exponent of 3+ digits. Text
+// without either needs no walk.
+const mayOverflow = /\d{309}|[eE][+-]?\d{3}/;
+
+/** The value of stored or received JSON text, or undefined if the text is not JSON or parses to something unstorable. */
+export function decodeValue(text) {
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (mayOverflow.test(text) && check(value, 'value', [])) return undefined;
+  return value;
+}
+
 /** Reports an exception thrown by app code (a subscriber) without breaking the caller. */
 export function reportLater(error) {
   queueMicrotask(() => {

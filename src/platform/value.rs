@@ -12,6 +12,9 @@ extern "C" {
     #[wasm_bindgen(js_name = encodeValue, catch)]
     fn encode_value(value: &JsValue, key: &str) -> Result<js_sys::JsString, JsValue>;
 
+    #[wasm_bindgen(js_name = decodeValue)]
+    fn decode_value(text: &JsValue) -> JsValue;
+
     /// Rethrows `error` in a microtask, so app code that threw is reported
     /// (console, `window.onerror`) without unwinding through the library.
     #[wasm_bindgen(js_name = reportLater)]
@@ -57,11 +60,15 @@ impl Value {
         ))
     }
 
-    /// A value read back from its stored JSON text. `None` if the text is
-    /// not valid JSON.
+    /// A value read back from stored or received JSON text. `None` if the
+    /// text is not JSON, or parses to something [`Value::encode`] would
+    /// refuse (`1e999` parses to `Infinity`).
     pub fn decode(key: &str, json: JsValue) -> Option<(Value, usize)> {
         let text = json.as_string()?;
-        let js = js_sys::JSON::parse(&text).ok()?;
+        let js = decode_value(&json);
+        if js.is_undefined() {
+            return None;
+        }
         let size = key.len() + text.len();
         let hash = checksum::hash(text.as_bytes());
         Some((Value { js, json, hash }, size))

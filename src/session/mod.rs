@@ -34,6 +34,7 @@ use crate::core::snapshots::Source;
 use crate::platform::channel::Channel;
 use crate::platform::lifecycle::Lifecycle;
 use crate::platform::lock::Lock;
+use crate::platform::storage::journal::LocalJournal;
 use crate::platform::storage::{self, Backend, Batch, MemoryStorage, Storage};
 use crate::platform::value::{report_later, Value};
 use crate::platform::{env, js, tabs};
@@ -116,6 +117,8 @@ struct State {
     session_id: String,
     tab_id: String,
     storage: Rc<dyn Storage>,
+    /// Where an IndexedDB session writes when the page goes away.
+    journal: Option<LocalJournal>,
     degraded: Option<String>,
     doc: Doc<Value>,
     clock: Clock,
@@ -192,6 +195,10 @@ impl Session {
         }
         let (storage, degraded) = storage::open(&opts.name, opts.storage).await;
         let schedule = Schedule::new(opts.save_debounce, opts.auto_save_interval);
+        let journal = match storage.backend() {
+            Backend::IndexedDb => LocalJournal::open(&opts.name),
+            _ => None,
+        };
         let session = Session {
             inner: Rc::new(Inner {
                 state: RefCell::new(State {
@@ -200,6 +207,7 @@ impl Session {
                     session_id,
                     tab_id,
                     storage,
+                    journal,
                     degraded: degraded.clone(),
                     doc: Doc::new(),
                     schedule,
@@ -323,7 +331,17 @@ impl Session {
         }
         // Journals hold what tabs that left had not saved yet.
         let mut from_journals = false;
-        for (_, j) in journals {
+        let local = self
+            .state()
+            .journal
+            .as_ref()
+            .map(LocalJournal::read)
+            .unwrap_or_default();
+        let journals = journals
+            .into_iter()
+            .map(|(_, j)| j)
+            .chain(local.into_iter().map(|f| f.record));
+        for j in journals {
             if let Ok(record) = records::decode(&j) {
                 let changed = !self.absorb(record.entries, None).is_empty();
                 from_journals |= changed;
@@ -424,6 +442,7 @@ impl Session {
             let mut st = self.state_mut();
             let name = format!("{}#{}", st.opts.name, env::random_id(""));
             st.storage = Rc::new(MemoryStorage::open(&name));
+            st.journal = None;
             st.degraded = Some(why.clone());
         }
         self.emit(
@@ -436,14 +455,17 @@ impl Session {
     }
 
     /// Merges entries written elsewhere (storage, another tab) into the
-    /// context; each wins only if its stamp is newer. Returns the keys that
-    /// changed. `revision`: the stored
+    /// context; each wins only if its stamp is newer. Entries stamped
+    /// implausibly far in the future are dropped: they would win every
+    /// merge. Returns the keys that changed. `revision`: the stored
     /// revision, adopted when the context was empty.
     fn absorb(
         &self,
-        entries: BTreeMap<String, Entry<Value>>,
+        mut entries: BTreeMap<String, Entry<Value>>,
         revision: Option<u64>,
     ) -> Vec<String> {
+        let now = env::now();
+        entries.retain(|_, e| e.stamp.is_plausible(now));
         let mut st = self.state_mut();
         let st = &mut *st;
         let empty = st.doc.entries().next().is_none();

@@ -6,10 +6,12 @@
 //! read-merge-write: whatever another tab stored since this tab last wrote
 //! is merged in (per key, newest stamp wins) before writing, so concurrent
 //! savers never undo each other. A tab leaving the page cannot wait for a
-//! read, so it writes its own journal record (`tab:<tabId>`) instead; the
-//! next save of any tab folds journals in and deletes them.
+//! read, so it writes its own journal record (`tab:<tabId>`) instead: in
+//! localStorage for an IndexedDB session (see `storage::journal`), in the
+//! session's storage otherwise; the next save of any tab folds journals in
+//! and deletes them.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use gloo_timers::callback::Timeout;
@@ -28,6 +30,11 @@ pub(super) struct PendingWrite {
     done: BoxFut<'static, Result<()>>,
     /// Revision and size of what was written, known once the record is built.
     written: Rc<Cell<(u64, usize)>>,
+    /// localStorage journals folded into this write (key, text): deleted
+    /// once it has committed.
+    folded: Rc<RefCell<Vec<(String, String)>>>,
+    /// A leave journal, not a save of the context (raises no `saved`).
+    journal: bool,
 }
 
 impl Session {
@@ -93,6 +100,9 @@ impl Session {
         if !dirty {
             return;
         }
+        if backend == Backend::IndexedDb && self.write_local_journal() {
+            return;
+        }
         let pending = if backend == Backend::IndexedDb {
             self.begin_journal()
         } else {
@@ -112,6 +122,22 @@ impl Session {
         self.finish_write(pending).await
     }
 
+    /// Writes this tab's record to the localStorage journal, synchronously.
+    /// False if there is none or it refused (full): then IndexedDB is tried.
+    fn write_local_journal(&self) -> bool {
+        let mut st = self.state_mut();
+        let Some(journal) = &st.journal else {
+            return false;
+        };
+        let (record, _) = records::encode(&st.doc, &st.opts, env::now(), (&st.tab_id, 0));
+        if journal.write(&st.tab_id, &record).is_err() {
+            return false;
+        }
+        st.schedule.write_started();
+        st.schedule.write_succeeded();
+        true
+    }
+
     /// Issues a read-merge-write of the context.
     fn begin_write(&self) -> Result<PendingWrite> {
         self.check_open()?;
@@ -122,17 +148,23 @@ impl Session {
             st.storage.clone()
         };
         let written: Rc<Cell<(u64, usize)>> = Rc::default();
-        let (weak, w) = (self.weak(), written.clone());
+        let folded: Rc<RefCell<Vec<(String, String)>>> = Rc::default();
+        let (weak, w, f) = (self.weak(), written.clone(), folded.clone());
         // Runs inside the storage transaction, after the reads.
         let done = storage.update(
             &[CTX],
             JOURNAL_PREFIX,
             Box::new(move |found| match Session::from_weak(&weak) {
-                Some(s) => s.compose_write(found, &w),
+                Some(s) => s.compose_write(found, &w, &f),
                 None => Batch::default(),
             }),
         );
-        Ok(PendingWrite { done, written })
+        Ok(PendingWrite {
+            done,
+            written,
+            folded,
+            journal: false,
+        })
     }
 
     /// Issues a blind write of this tab's journal record.
@@ -153,6 +185,8 @@ impl Session {
         Ok(PendingWrite {
             done: storage.write(batch),
             written: Rc::new(Cell::new(written)),
+            folded: Rc::default(),
+            journal: true,
         })
     }
 
@@ -160,7 +194,12 @@ impl Session {
     /// journals merged into this tab's context, written back as one record;
     /// folded journals deleted; a stored record that fails validation kept
     /// aside rather than overwritten.
-    fn compose_write(&self, (found, journals): Found, written: &Cell<(u64, usize)>) -> Batch {
+    fn compose_write(
+        &self,
+        (found, journals): Found,
+        written: &Cell<(u64, usize)>,
+        folded: &RefCell<Vec<(String, String)>>,
+    ) -> Batch {
         let mut batch = Batch::default();
         let mut absorbed = Vec::new();
         let stored = found.into_iter().next().flatten();
@@ -181,6 +220,18 @@ impl Session {
                 absorbed.extend(self.absorb(record.entries, None));
             }
             batch.deletes.push(key);
+        }
+        let local = self
+            .state()
+            .journal
+            .as_ref()
+            .map(|j| j.read())
+            .unwrap_or_default();
+        for found in local {
+            if let Ok(record) = records::decode(&found.record) {
+                absorbed.extend(self.absorb(record.entries, None));
+            }
+            folded.borrow_mut().push((found.key, found.text));
         }
         let mut st = self.state_mut();
         st.absorbed.extend(absorbed);
@@ -206,6 +257,9 @@ impl Session {
                 Ok(()) => {
                     st.schedule.write_succeeded();
                     st.last_saved_at = Some(now);
+                    if let Some(journal) = &st.journal {
+                        journal.remove_if_unchanged(&pending.folded.borrow());
+                    }
                 }
                 Err(_) => st.schedule.write_failed(now),
             }
@@ -213,6 +267,7 @@ impl Session {
         };
         self.announce_remote(&absorbed, "storage");
         match &result {
+            Ok(()) if pending.journal => {}
             Ok(()) => {
                 let (revision, bytes) = pending.written.get();
                 self.emit(

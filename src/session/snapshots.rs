@@ -231,6 +231,14 @@ impl Session {
             .await?;
         self.write_context().await?;
         let mut st = self.state_mut();
+        if let Some(journal) = &st.journal {
+            let all: Vec<(String, String)> = journal
+                .read()
+                .into_iter()
+                .map(|f| (f.key, f.text))
+                .collect();
+            journal.remove_if_unchanged(&all);
+        }
         st.restore_count = 0;
         st.last_restored_at = None;
         Ok(())

@@ -108,7 +108,10 @@ impl Session {
         }
         match js::get(msg, "t").as_string().as_deref() {
             Some("ops") => {
-                let changed = self.absorb(decode_entries(&js::get(msg, "e")), None);
+                let Some(entries) = decode_entries(&js::get(msg, "e")) else {
+                    return;
+                };
+                let changed = self.absorb(entries, None);
                 self.announce_remote(&changed, &from);
             }
             Some("hello") => {
@@ -134,7 +137,11 @@ impl Session {
                 if waiting.is_none() || js::get(msg, "to").as_string() != waiting {
                     return;
                 }
-                let changed = self.absorb(decode_entries(&js::get(msg, "e")), None);
+                // Only a well-formed answer ends the wait.
+                let Some(entries) = decode_entries(&js::get(msg, "e")) else {
+                    return;
+                };
+                let changed = self.absorb(entries, None);
                 self.announce_remote(&changed, &from);
                 if let Some((_, resolve)) = self.state_mut().hello.take() {
                     let _ = resolve.call0(&JsValue::UNDEFINED);
@@ -222,34 +229,37 @@ fn encode_entries<'a>(entries: impl Iterator<Item = (&'a String, &'a Entry<Value
         .into()
 }
 
-/// Reads `[[key, stamp, json|null]]`, skipping any malformed entry.
-fn decode_entries(v: &JsValue) -> BTreeMap<String, Entry<Value>> {
-    let mut out = BTreeMap::new();
+/// Reads `[[key, stamp, json|null]]`. `None` if anything in it is
+/// malformed: a tab running this protocol never sends a bad entry, so one
+/// means the whole message is not to be trusted.
+fn decode_entries(v: &JsValue) -> Option<BTreeMap<String, Entry<Value>>> {
     if !Array::is_array(v) {
-        return out;
+        return None;
     }
     let arr: &Array = wasm_bindgen::JsCast::unchecked_ref(v);
+    let now = env::now();
+    let mut out = BTreeMap::new();
     for item in arr.iter() {
         if !Array::is_array(&item) {
-            continue;
+            return None;
         }
         let item: Array = wasm_bindgen::JsCast::unchecked_into(item);
-        let (Some(key), Some(stamp)) = (
-            item.get(0).as_string(),
-            item.get(1).as_string().and_then(|s| Stamp::decode(&s)),
-        ) else {
-            continue;
-        };
+        if item.length() != 3 {
+            return None;
+        }
+        let key = item.get(0).as_string()?;
+        let stamp = item.get(1).as_string().and_then(|s| Stamp::decode(&s))?;
+        if !stamp.is_plausible(now) {
+            return None;
+        }
         let json = item.get(2);
         let (value, size) = if json.is_null() {
             (None, 0)
         } else {
-            match Value::decode(&key, json) {
-                Some((v, size)) => (Some(v), size),
-                None => continue,
-            }
+            let (v, size) = Value::decode(&key, json)?;
+            (Some(v), size)
         };
         out.insert(key, Entry { value, stamp, size });
     }
-    out
+    Some(out)
 }

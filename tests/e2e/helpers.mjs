@@ -64,11 +64,16 @@ export function useBrowser() {
     get url() {
       return server.url;
     },
-    /** A new browser context (empty storage) with one tab on `path` (the fixture by default). */
-    async open(path = FIXTURE) {
+    /**
+     * A new browser context (empty storage) with one tab on `path` (the fixture by default).
+     * `init`: a function (or several) run in every page of the context before its scripts,
+     * e.g. `{ init: () => delete window.BroadcastChannel }`.
+     */
+    async open(path = FIXTURE, { init } = {}) {
       const context = await browser.newContext();
       contexts.add(context);
       await context.addInitScript(pageHelpers);
+      for (const script of [init ?? []].flat()) await context.addInitScript(script);
       const errors = [];
       const page = await context.newPage();
       const tab = makeTab(context, page, errors, server.url + path);
@@ -105,6 +110,19 @@ function makeTab(context, page, errors, url) {
       await page.reload();
       await ready();
     },
+    /**
+     * A tab opened by this one with `window.open(location.href)`: like the
+     * browser's "Duplicate tab", it starts with a copy of this tab's sessionStorage.
+     */
+    async duplicate() {
+      const [popup] = await Promise.all([context.waitForEvent("page"), page.evaluate(() => void window.open(location.href))]);
+      const other = makeTab(context, popup, errors, url);
+      await popup.waitForLoadState("load");
+      await other.ready();
+      return other;
+    },
+    /** Waits for the fixture page to be ready (window.ready). */
+    ready,
     /** Another tab in the same browser context (same storage, its own sessionStorage). */
     async newTab() {
       const other = makeTab(context, await context.newPage(), errors, url);
@@ -114,6 +132,27 @@ function makeTab(context, page, errors, url) {
     /** page.evaluate */
     eval(fn, arg) {
       return page.evaluate(fn, arg);
+    },
+    /**
+     * Waits until `fn(arg)` is truthy in the page (page.waitForFunction); on timeout
+     * throws with `message` and the tab's errors instead of a bare timeout.
+     */
+    async waitFor(fn, arg, { timeout = 5000, message = "condition" } = {}) {
+      try {
+        return await page.waitForFunction(fn, arg, { timeout, polling: 10 });
+      } catch (e) {
+        throw new Error(`${message}: not true within ${timeout} ms; page errors: ${JSON.stringify(errors)}`, { cause: e });
+      }
+    },
+    /**
+     * Closes the tab the way a user does: beforeunload, pagehide and unload run
+     * (page.close({ runBeforeUnload: true })); resolves once the page is gone.
+     */
+    async close() {
+      if (page.isClosed()) return;
+      const closed = new Promise((r) => page.once("close", r));
+      await page.close({ runBeforeUnload: true });
+      await closed;
     },
     assertNoErrors() {
       assert.deepEqual(errors, [], "the page logged errors");

@@ -5,6 +5,7 @@
 //! was stored as it was.
 
 mod idb;
+pub mod journal;
 mod local;
 mod memory;
 
