@@ -617,6 +617,11 @@ async fn saves_from_two_writers_merge_instead_of_overwriting() {
         o.cross_tab = false;
         let a = open(o.clone()).await;
         let b = open(o.clone()).await;
+        assert_ne!(
+            a.tab_id(),
+            b.tab_id(),
+            "writers never share an id, even without live sync"
+        );
         set(&a, "a", 1.into()).unwrap();
         set(&b, "b", 2.into()).unwrap();
         set(&a, "same", "from a".into()).unwrap();

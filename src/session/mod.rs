@@ -125,7 +125,7 @@ struct State {
     schedule: Schedule,
     writes_in_flight: u32,
     /// Sequence number of this tab's last context write (stored in the
-    /// record, so the next write can tell whether another tab wrote since).
+    /// record, so the next write can tell whether anyone wrote since).
     write_seq: u64,
     last_saved_at: Option<u64>,
     restore_count: u32,
@@ -187,7 +187,7 @@ impl Session {
     /// autosave.
     pub async fn open(opts: Options, session_id: String, hooks: Hooks) -> Result<Session> {
         let mut tab_id = env::tab_id();
-        if opts.cross_tab && !tabs::claim(&opts.name, &tab_id).await {
+        if !tabs::claim(&opts.name, &tab_id).await {
             // A duplicated tab starts with the original's sessionStorage,
             // hence its id: two writers must never share one.
             tab_id = env::new_tab_id();
@@ -212,7 +212,9 @@ impl Session {
                     doc: Doc::new(),
                     schedule,
                     writes_in_flight: 0,
-                    write_seq: 0,
+                    // Random start: a reloaded tab keeps its id, and must not
+                    // mistake a record it wrote before the reload for its last.
+                    write_seq: env::random() & 0xffff_ffff,
                     last_saved_at: None,
                     restore_count: 0,
                     last_restored_at: None,
@@ -785,9 +787,7 @@ impl Session {
         st.subscribers.clear();
         st.handlers.clear();
         st.on_event = None;
-        if st.opts.cross_tab {
-            tabs::release(&st.opts.name, &st.tab_id);
-        }
+        tabs::release(&st.opts.name, &st.tab_id);
         saved
     }
 }
