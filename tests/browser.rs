@@ -625,6 +625,9 @@ async fn saves_from_two_writers_merge_instead_of_overwriting() {
         set(&a, "a", 1.into()).unwrap();
         set(&b, "b", 2.into()).unwrap();
         set(&a, "same", "from a".into()).unwrap();
+        // Later by the clock: writes in the same millisecond are concurrent,
+        // and their winner is settled by tab id, not by call order.
+        sleep(5).await;
         set(&b, "same", "from b, later".into()).unwrap();
         let (ra, rb) = (a.save(), b.save());
         ra.await.unwrap();
