@@ -6,6 +6,8 @@ pub mod checksum;
 pub mod clock;
 pub mod doc;
 pub mod error;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod fuzz;
 pub mod options;
 pub mod record;
 pub mod schedule;
