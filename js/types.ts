@@ -81,6 +81,8 @@ export interface SessionInfo {
   recoveredFromBackup: boolean;
   /** Why storage is not the one asked for, or null. */
   degraded: string | null;
+  /** Stored size of the context in bytes (an addition to API.md). */
+  bytes: number;
 }
 
 /** A persisted context, shared by the tabs of one origin and name. */

@@ -269,6 +269,25 @@ async fn a_context_over_max_bytes_is_refused() {
 }
 
 #[wasm_bindgen_test]
+async fn setting_the_value_a_key_holds_is_no_change() {
+    let s = open(opts(&unique("same"), StorageChoice::Memory)).await;
+    let seen = subscriber_log(&s);
+    set(&s, "a", parse(r#"{"x":[1,2]}"#)).unwrap();
+    let (rev, view) = (s.info().revision, s.view());
+    set(&s, "a", parse(r#"{"x":[1,2]}"#)).unwrap();
+    let patch = vec![
+        ("a".into(), Some(parse(r#"{"x":[1,2]}"#))),
+        ("b".into(), None),
+    ];
+    s.update(patch).unwrap();
+    assert_eq!(s.info().revision, rev);
+    assert!(Object::is(&view, &s.view()));
+    assert_eq!(seen.borrow().len(), 1);
+    set(&s, "a", parse(r#"{"x":[1,3]}"#)).unwrap();
+    assert_eq!(seen.borrow().len(), 2);
+}
+
+#[wasm_bindgen_test]
 async fn get_returns_a_new_frozen_object_after_each_change_only() {
     let s = open(opts(&unique("view"), StorageChoice::Memory)).await;
     set(&s, "a", 1.into()).unwrap();
@@ -667,12 +686,14 @@ async fn a_leaving_tab_writes_a_journal_that_the_next_save_folds_in() {
     leave_page();
     // Written synchronously, in localStorage (see storage/journal.rs).
     let key = format!("session-persist:{name}:tab:{}", a.tab_id());
-    assert!(local_storage()
-        .get_item(&key)
-        .unwrap()
-        .unwrap()
-        .contains("unsaved"));
+    let local = local_storage().get_item(&key).unwrap().unwrap();
+    assert!(local.contains("unsaved"));
+    // The same record also goes to an IndexedDB journal (a second chance).
+    sleep(50).await;
     assert!(!a.info().dirty);
+    let (store, _) = storage::open(&name, StorageChoice::IndexedDb).await;
+    let (_, idb_journals) = store.read(&[], "tab:").await.unwrap();
+    assert_eq!(idb_journals.len(), 1);
 
     let mut fresh_opts = unsaved_opts(&name);
     fresh_opts.cross_tab = false; // load from storage only, not from the live tab
@@ -680,13 +701,10 @@ async fn a_leaving_tab_writes_a_journal_that_the_next_save_folds_in() {
     assert_eq!(fresh.get("unsaved").as_string().as_deref(), Some("x"));
     assert!(fresh.info().dirty, "a folded journal is written back");
     fresh.save().await.unwrap();
-    assert_eq!(
-        local_storage().get_item(&key).unwrap(),
-        None,
-        "the save deleted the journal it folded in"
-    );
-    let (store, _) = storage::open(&name, StorageChoice::IndexedDb).await;
-    let (ctx, _) = store.read(&["ctx"], "").await.unwrap();
+    let gone = local_storage().get_item(&key).unwrap();
+    assert_eq!(gone, None, "the save deleted the journals it folded in");
+    let (ctx, idb_journals) = store.read(&["ctx"], "tab:").await.unwrap();
+    assert!(idb_journals.is_empty());
     assert!(json(ctx[0].as_ref().unwrap()).contains("unsaved"));
 }
 

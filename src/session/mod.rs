@@ -591,6 +591,9 @@ impl Session {
     /// Applies a patch: `Some(value)` sets a key, `None` removes it. All or
     /// nothing: a value that cannot be stored, or a context that would grow
     /// past `maxContextBytes`, fails the whole patch and changes nothing.
+    /// Setting a key to the value it holds (same JSON) is no change: no new
+    /// revision, no notification, no write (an app that writes from an
+    /// effect on every render would otherwise loop).
     pub fn update(&self, patch: Vec<(String, Option<JsValue>)>) -> Result<()> {
         self.check_open()?;
         let mut ops = Vec::with_capacity(patch.len());
@@ -598,6 +601,9 @@ impl Session {
             let op = match value {
                 Some(v) => {
                     let (value, size) = Value::encode(&key, v)?;
+                    if self.holds(&key, &value) {
+                        continue;
+                    }
                     Op::Set(value, size)
                 }
                 None => Op::Delete,
@@ -605,6 +611,14 @@ impl Session {
             ops.push((key, op));
         }
         self.apply(ops, ChangeSource::Local, true).map(|_| ())
+    }
+
+    /// Whether `key` already holds exactly `value` (same JSON text).
+    fn holds(&self, key: &str, value: &Value) -> bool {
+        self.state()
+            .doc
+            .get(key)
+            .is_some_and(|held| held.hash == value.hash && held.json == value.json)
     }
 
     /// Applies `ops` as this tab's writes, schedules their save and their

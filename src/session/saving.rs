@@ -100,8 +100,10 @@ impl Session {
         if !dirty {
             return;
         }
-        if backend == Backend::IndexedDb && self.write_local_journal() {
-            return;
+        // IndexedDB sessions write the localStorage journal and also try
+        // IndexedDB: a second chance if the browser drops either.
+        if backend == Backend::IndexedDb {
+            self.write_local_journal();
         }
         let pending = if backend == Backend::IndexedDb {
             self.begin_journal()
@@ -122,20 +124,14 @@ impl Session {
         self.finish_write(pending).await
     }
 
-    /// Writes this tab's record to the localStorage journal, synchronously.
-    /// False if there is none or it refused (full): then IndexedDB is tried.
-    fn write_local_journal(&self) -> bool {
-        let mut st = self.state_mut();
-        let Some(journal) = &st.journal else {
-            return false;
-        };
-        let (record, _) = records::encode(&st.doc, &st.opts, env::now(), (&st.tab_id, 0));
-        if journal.write(&st.tab_id, &record).is_err() {
-            return false;
+    /// Writes this tab's record to the localStorage journal, synchronously
+    /// (when localStorage refuses, e.g. full, the IndexedDB journal remains).
+    fn write_local_journal(&self) {
+        let st = self.state();
+        if let Some(journal) = &st.journal {
+            let (record, _) = records::encode(&st.doc, &st.opts, env::now(), (&st.tab_id, 0));
+            let _ = journal.write(&st.tab_id, &record);
         }
-        st.schedule.write_started();
-        st.schedule.write_succeeded();
-        true
     }
 
     /// Issues a read-merge-write of the context.
