@@ -1,5 +1,7 @@
 // A tiny static server for the demo and the end-to-end tests (no dependencies).
-// Serves the repo root, so /www/, /dist/ and /tests/e2e/ are all reachable.
+// Serves the repo root, so /dist/ and /tests/e2e/ are reachable: the static
+// server of the end-to-end tests and benchmarks (the demo is the Next.js app
+// in www/, served by scripts/demo.sh).
 //
 //   node scripts/serve.mjs            # PORT env, default 8080; PORT=0 picks a free one
 //   import { startServer } from "./serve.mjs"; const { url, close } = await startServer({ port: 0 });
@@ -43,7 +45,7 @@ export function startServer({ port = 8080, root = REPO_ROOT } = {}) {
     } catch {
       return send(400, "bad request\n");
     }
-    if (pathname === "/") return send(302, "", { Location: "/www/" });
+    if (pathname === "/") return send(302, "", { Location: "/tests/e2e/fixture.html" });
     if (pathname.includes("\0")) return send(400, "bad request\n");
     const segments = pathname.split("/");
     if (segments.some((s) => s.startsWith(".") && s !== "." && s !== "..")) return send(404, "not found\n"); // .git, .env
@@ -89,6 +91,6 @@ if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.ur
   const port = Number(process.env.PORT ?? 8080);
   const { url, close } = await startServer({ port });
   console.log(`serving ${url}`);
-  console.log(`demo: ${url}www/   (Ctrl-C to stop)`);
+  console.log(`fixture page: ${url}tests/e2e/fixture.html   (Ctrl-C to stop)`);
   for (const sig of ["SIGINT", "SIGTERM"]) process.on(sig, () => close().then(() => process.exit(0)));
 }

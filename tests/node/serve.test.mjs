@@ -48,10 +48,10 @@ test("startServer on port 0 listens on 127.0.0.1 and reports the real port", () 
   assert.notEqual(new URL(server.url).port, "0");
 });
 
-test("/ redirects to /www/ and /www/ serves its index.html", async () => {
+test("/ redirects to the fixture page, and a folder serves its index.html", async () => {
   const r = await get("/");
   assert.equal(r.status, 302);
-  assert.equal(r.headers.location, "/www/");
+  assert.equal(r.headers.location, "/tests/e2e/fixture.html");
   const page = await get("/www/");
   assert.equal(page.status, 200);
   assert.match(page.headers["content-type"], /^text\/html/);
