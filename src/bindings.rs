@@ -2,7 +2,7 @@
 //! arguments, calls the session engine, maps errors to JS `Error`s with a
 //! `code`. No policy here.
 
-use js_sys::{Array, Function, Object, Promise};
+use js_sys::{Array, Function, Promise};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
@@ -54,27 +54,15 @@ fn fn_arg(f: &JsValue, what: &str) -> Result<Function> {
     js::as_function(f).ok_or_else(|| invalid(format!("{what} must be a function")))
 }
 
-/// A plain object's own keys and values, or an error saying why the patch
-/// is not one.
+/// A plain object's own keys and values (`undefined`: remove the key), or
+/// an error saying why the patch is not one.
 fn patch_entries(patch: &JsValue) -> Result<Vec<(String, Option<JsValue>)>> {
-    let is_plain =
-        patch.is_object() && !Array::is_array(patch) && patch.dyn_ref::<Function>().is_none() && {
-            let proto = Object::get_prototype_of(patch);
-            proto.is_null() || proto == Object::get_prototype_of(&Object::new())
-        };
-    if !is_plain {
-        return Err(invalid(
-            "update() takes a plain object of keys to values, e.g. update({ theme: \"dark\" })",
-        ));
-    }
-    let obj: &Object = patch.unchecked_ref();
-    Ok(Object::keys(obj)
-        .iter()
-        .map(|k| {
-            let key = k.as_string().unwrap_or_default();
-            let v = js::get(patch, &key);
-            (key, (!v.is_undefined()).then_some(v))
-        })
+    let entries = js::plain_entries(patch).ok_or_else(|| {
+        invalid("update() takes a plain object of keys to values, e.g. update({ theme: \"dark\" })")
+    })?;
+    Ok(entries
+        .into_iter()
+        .map(|(k, v)| (k, (!v.is_undefined()).then_some(v)))
         .collect())
 }
 
@@ -349,7 +337,7 @@ fn parse_options(o: &JsValue) -> Result<(Options, Hooks)> {
     }
     let migrate = js::get(o, "migrate");
     if !migrate.is_undefined() {
-        fn_arg(&migrate, "migrate")?;
+        hooks.migrate = Some(fn_arg(&migrate, "migrate")?);
     }
     let persist = js::get(o, "persist");
     if !persist.is_undefined() {

@@ -540,6 +540,7 @@ async fn a_tampered_record_is_detected_kept_aside_and_not_loaded() {
         });
     let hooks = Hooks {
         on_event: Some(on_event.into_js_value().unchecked_into()),
+        ..Hooks::default()
     };
     let again = Session::open(
         opts(&name, StorageChoice::LocalStorage),
@@ -788,13 +789,15 @@ async fn garbage_on_the_channel_is_ignored() {
         r#""x""#,
         "{}",
         r#"{"sp":2,"t":"ops","from":"t1","e":[["k","1.0.t1","1"]]}"#,
-        r#"{"sp":1,"t":"ops","from":"t1","e":"nope"}"#,
-        r#"{"sp":1,"t":"ops","from":"t1","e":[["k","not-a-stamp","1"],[1,2,3],"x",["k2","1.0.t1","{not json"]]}"#,
-        r#"{"sp":1,"t":"ops","from":"t1","e":[["good","1.0.t1","1"],["k2","1.0.t1","{not json"]]}"#,
-        r#"{"sp":1,"t":"ops","from":"t1","e":[["__proto__","1.0.t1","{\"polluted\":true}"]]}"#,
-        r#"{"sp":1,"t":"state","from":"t1","to":"nobody","e":[["k","1.0.t1","1"]]}"#,
-        r#"{"sp":1,"t":"hello","from":"t1"}"#,
-        r#"{"sp":1,"t":"ops","from":"t1","e":[["inf","1.0.t1","1e999"],["inf2","1.0.t1","[1,{\"a\":-1e400}]"]]}"#,
+        r#"{"sp":1,"t":"ops","from":"t1","e":[["k","1.0.t1","1"]]}"#,
+        r#"{"sp":1,"v":3,"t":"ops","from":"t1","e":[["k","1.0.t1","1"]]}"#,
+        r#"{"sp":1,"v":0,"t":"ops","from":"t1","e":"nope"}"#,
+        r#"{"sp":1,"v":0,"t":"ops","from":"t1","e":[["k","not-a-stamp","1"],[1,2,3],"x",["k2","1.0.t1","{not json"]]}"#,
+        r#"{"sp":1,"v":0,"t":"ops","from":"t1","e":[["good","1.0.t1","1"],["k2","1.0.t1","{not json"]]}"#,
+        r#"{"sp":1,"v":0,"t":"ops","from":"t1","e":[["__proto__","1.0.t1","{\"polluted\":true}"]]}"#,
+        r#"{"sp":1,"v":0,"t":"state","from":"t1","to":"nobody","e":[["k","1.0.t1","1"]]}"#,
+        r#"{"sp":1,"v":0,"t":"hello","from":"t1"}"#,
+        r#"{"sp":1,"v":0,"t":"ops","from":"t1","e":[["inf","1.0.t1","1e999"],["inf2","1.0.t1","[1,{\"a\":-1e400}]"]]}"#,
     ] {
         bc.post_message(&parse(text)).unwrap();
     }
@@ -826,8 +829,9 @@ async fn a_forged_stamp_from_the_far_future_cannot_freeze_a_key() {
         "18446744073709551615.4294967295.~~~~".to_string(),
         format!("{near}.4294967295.~~~~"),
     ] {
-        let msg =
-            format!(r#"{{"sp":1,"t":"ops","from":"forger","e":[["k","{stamp}","\"forged\""]]}}"#);
+        let msg = format!(
+            r#"{{"sp":1,"v":0,"t":"ops","from":"forger","e":[["k","{stamp}","\"forged\""]]}}"#
+        );
         bc.post_message(&parse(&msg)).unwrap();
         sleep(30).await;
         set(&a, "k", "mine".into()).unwrap();
@@ -881,4 +885,282 @@ async fn a_stored_record_with_a_far_future_stamp_does_not_win() {
     s.save().await.unwrap();
     let fresh = open(o).await;
     assert_eq!(fresh.get("k").as_string().as_deref(), Some("mine"));
+}
+
+// ----- never losing saved data -----
+
+async fn open_with(
+    o: Options,
+    migrate: Option<Function>,
+) -> Result<(Session, Rc<RefCell<Vec<String>>>), Code> {
+    let events: Rc<RefCell<Vec<String>>> = Rc::default();
+    let e = events.clone();
+    let on_event =
+        Closure::<dyn FnMut(JsValue, JsValue)>::new(move |event: JsValue, detail: JsValue| {
+            e.borrow_mut()
+                .push(format!("{} {}", event.as_string().unwrap(), json(&detail)));
+        });
+    let hooks = Hooks {
+        on_event: Some(on_event.into_js_value().unchecked_into()),
+        migrate,
+    };
+    Session::open(o, "sid".into(), hooks)
+        .await
+        .map(|s| (s, events))
+        .map_err(|e| e.code)
+}
+
+fn ls_tamper(name: &str, key: &str, from: &str, to: &str) {
+    let ls = local_storage();
+    let full = format!("session-persist:{name}:{key}");
+    let text = ls.get_item(&full).unwrap().unwrap();
+    assert!(text.contains(from), "{key} holds {from}");
+    ls.set_item(&full, &text.replacen(from, to, 1)).unwrap();
+}
+
+fn ls_keys(name: &str, prefix: &str) -> Vec<String> {
+    let ls = local_storage();
+    let full = format!("session-persist:{name}:{prefix}");
+    (0..ls.length().unwrap())
+        .filter_map(|i| ls.key(i).unwrap())
+        .filter(|k| k.starts_with(&full))
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn a_damaged_primary_is_replaced_by_the_newest_valid_backup() {
+    let name = unique("backup");
+    let mut o = opts(&name, StorageChoice::LocalStorage);
+    o.cross_tab = false;
+    let s = open(o.clone()).await;
+    for v in ["v1", "v2", "v3"] {
+        set(&s, "v", v.into()).unwrap();
+        s.save().await.unwrap();
+    }
+    s.close().await.unwrap();
+    ls_tamper(&name, "ctx", "v3", "vX");
+    let (again, events) = open_with(o.clone(), None).await.unwrap();
+    assert_eq!(
+        again.get("v").as_string().as_deref(),
+        Some("v2"),
+        "the previous saved version"
+    );
+    assert!(again.info().recovered_from_backup);
+    {
+        let events = events.borrow();
+        let recovered = &events[0];
+        assert!(recovered.starts_with("recovered "), "{events:?}");
+        assert!(recovered.contains(r#""from":"backup""#), "{events:?}");
+        assert!(recovered.contains(r#""lost":false"#), "{events:?}");
+        assert!(recovered.contains(r#""revision":2"#), "{events:?}");
+        assert!(recovered.contains(r#""lostRevision":3"#), "{events:?}");
+        assert!(events[1].starts_with("restored "), "{events:?}");
+    }
+    let kept = ls_keys(&name, "ctx.damaged");
+    assert!(!kept.is_empty(), "the damaged primary is kept");
+    // The next save writes a good primary again.
+    again.save().await.unwrap();
+    again.close().await.unwrap();
+    let (third, events) = open_with(o, None).await.unwrap();
+    assert!(!third.info().recovered_from_backup);
+    assert_eq!(third.get("v").as_string().as_deref(), Some("v2"));
+    assert!(events.borrow().iter().all(|e| !e.starts_with("recovered")));
+}
+
+#[wasm_bindgen_test]
+async fn with_everything_damaged_the_session_opens_empty_and_says_so() {
+    let name = unique("all-bad");
+    let mut o = opts(&name, StorageChoice::LocalStorage);
+    o.cross_tab = false;
+    let s = open(o.clone()).await;
+    for v in ["v1", "v2"] {
+        set(&s, "v", v.into()).unwrap();
+        s.save().await.unwrap();
+    }
+    s.close().await.unwrap();
+    ls_tamper(&name, "ctx", "v2", "vX");
+    ls_tamper(&name, "bak:0", "v1", "vY");
+    let (again, events) = open_with(o, None).await.unwrap();
+    assert_eq!(json(&again.view()), "{}");
+    assert!(
+        events.borrow()[0].contains(r#""lost":true"#),
+        "{:?}",
+        events.borrow()
+    );
+}
+
+#[wasm_bindgen_test]
+async fn the_backup_ring_keeps_the_configured_number() {
+    for (backups, expected) in [(0u32, 0usize), (2, 2), (5, 4)] {
+        let name = unique("ring");
+        let mut o = opts(&name, StorageChoice::LocalStorage);
+        o.cross_tab = false;
+        o.backups = backups;
+        let s = open(o).await;
+        for i in 0..5 {
+            set(&s, "i", i.into()).unwrap();
+            s.save().await.unwrap();
+        }
+        // 5 saves replace 4 earlier versions.
+        assert_eq!(ls_keys(&name, "bak:").len(), expected, "backups: {backups}");
+    }
+}
+
+fn migrate_fn(body: &str) -> Function {
+    Function::new_with_args("old, from", body)
+}
+
+#[wasm_bindgen_test]
+async fn an_older_schema_is_migrated_once_and_saved() {
+    let name = unique("migrate");
+    let mut v1 = opts(&name, StorageChoice::IndexedDb);
+    v1.version = 1;
+    let s = open(v1.clone()).await;
+    set(&s, "name", "a".into()).unwrap();
+    set(&s, "dropped", true.into()).unwrap();
+    s.close().await.unwrap();
+
+    let mut v2 = v1.clone();
+    v2.version = 2;
+    let migrate = migrate_fn("return Promise.resolve({ fullName: old.name, from })");
+    let (s, _) = open_with(v2.clone(), Some(migrate)).await.unwrap();
+    assert_eq!(json(&s.view()), r#"{"from":1,"fullName":"a"}"#);
+    s.close().await.unwrap();
+    // Saved with version 2: a migrate that throws is not called again.
+    let (again, _) = open_with(v2, Some(migrate_fn("throw new Error('called twice')")))
+        .await
+        .unwrap();
+    assert_eq!(json(&again.view()), r#"{"from":1,"fullName":"a"}"#);
+}
+
+#[wasm_bindgen_test]
+async fn a_failing_migration_rejects_and_leaves_storage_untouched() {
+    let name = unique("migrate-fail");
+    let mut v1 = opts(&name, StorageChoice::IndexedDb);
+    v1.version = 1;
+    let s = open(v1.clone()).await;
+    set(&s, "name", "a".into()).unwrap();
+    s.close().await.unwrap();
+    let mut v2 = v1.clone();
+    v2.version = 2;
+    for body in [
+        "throw new Error('boom')",
+        "return Promise.reject(new Error('no'))",
+        "return 42",
+        "return { f: () => 1 }",
+    ] {
+        let err = open_with(v2.clone(), Some(migrate_fn(body))).await.err();
+        assert_eq!(err, Some(Code::MigrationFailed), "{body}");
+    }
+    let again = open(v1).await;
+    assert_eq!(json(&again.view()), r#"{"name":"a"}"#);
+}
+
+#[wasm_bindgen_test]
+async fn an_older_app_neither_loads_nor_overwrites_a_newer_schema() {
+    let name = unique("newer");
+    let mut v2 = opts(&name, StorageChoice::IndexedDb);
+    v2.version = 2;
+    v2.cross_tab = false;
+    let s = open(v2.clone()).await;
+    set(&s, "shape", "v2".into()).unwrap();
+    s.close().await.unwrap();
+
+    let mut v1 = v2.clone();
+    v1.version = 1;
+    let (old, events) = open_with(v1.clone(), None).await.unwrap();
+    assert_eq!(json(&old.view()), "{}");
+    assert_eq!(old.info().backend, Backend::Memory);
+    assert!(old.info().degraded.unwrap().contains("newer"));
+    assert!(
+        events
+            .borrow()
+            .iter()
+            .any(|e| e.contains("VERSION_TOO_NEW")),
+        "{:?}",
+        events.borrow()
+    );
+    set(&old, "shape", "v1".into()).unwrap();
+    old.save().await.unwrap();
+    let newer = open(v2.clone()).await;
+    assert_eq!(newer.get("shape").as_string().as_deref(), Some("v2"));
+
+    // An old tab open before the newer one wrote: its save is refused.
+    let (old, _) = open_with(v1, None).await.unwrap();
+    let _ = old;
+    let name2 = unique("newer-race");
+    let (mut a1, mut a2) = (
+        opts(&name2, StorageChoice::IndexedDb),
+        opts(&name2, StorageChoice::IndexedDb),
+    );
+    a1.version = 1;
+    a2.version = 2;
+    a1.cross_tab = false;
+    a2.cross_tab = false;
+    let old_tab = open(a1).await;
+    let new_tab = open(a2.clone()).await;
+    set(&new_tab, "k", "from v2".into()).unwrap();
+    new_tab.save().await.unwrap();
+    set(&old_tab, "k", "from v1".into()).unwrap();
+    assert_eq!(old_tab.save().await.unwrap_err().code, Code::VersionTooNew);
+    let check = open(a2).await;
+    assert_eq!(check.get("k").as_string().as_deref(), Some("from v2"));
+}
+
+#[wasm_bindgen_test]
+async fn mutated_records_never_break_opening() {
+    // In-browser fuzzing of record decoding: random edits of a valid stored
+    // record; every open must succeed, with either a verified context or a
+    // recovery event, and never a panic.
+    let name = unique("fuzz");
+    let mut o = opts(&name, StorageChoice::LocalStorage);
+    o.cross_tab = false;
+    o.backups = 0;
+    let s = open(o.clone()).await;
+    set(&s, "a", parse(r#"{"x":[1,2,{"y":"z"}],"n":-1.5e3}"#)).unwrap();
+    set(&s, "b", "text".into()).unwrap();
+    s.close().await.unwrap();
+    let full = format!("session-persist:{name}:ctx");
+    let original = local_storage().get_item(&full).unwrap().unwrap();
+    let bytes = original.as_bytes();
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let (mut loaded, mut recovered) = (0, 0);
+    for _ in 0..150 {
+        let mut text = bytes.to_vec();
+        for _ in 0..(1 + next() % 3) {
+            let i = (next() as usize) % text.len();
+            match next() % 3 {
+                0 => text[i] = b"{}[]\",:0123456789.-eE nulltruex\\"[(next() % 30) as usize],
+                1 => {
+                    text.remove(i);
+                }
+                _ => text.insert(i, b"\"]}0,e\\"[(next() % 7) as usize]),
+            }
+        }
+        let mutated = String::from_utf8_lossy(&text).into_owned();
+        local_storage().set_item(&full, &mutated).unwrap();
+        let (s, events) = open_with(o.clone(), None).await.expect("open never fails");
+        if events.borrow().iter().any(|e| e.starts_with("recovered")) {
+            recovered += 1;
+        } else {
+            loaded += 1;
+            assert_eq!(
+                json(&s.get("b")),
+                r#""text""#,
+                "an unflagged load is the saved context: {mutated}"
+            );
+        }
+        s.close().await.unwrap();
+        local_storage().set_item(&full, &original).unwrap();
+    }
+    assert!(
+        recovered > 100,
+        "most edits are caught ({recovered} recovered, {loaded} loaded)"
+    );
 }

@@ -20,6 +20,9 @@ pub enum Code {
     Closed,
     /// The `migrate` option failed.
     MigrationFailed,
+    /// Stored data has a newer schema version than this app: it is neither
+    /// loaded nor overwritten.
+    VersionTooNew,
     /// An argument or option has the wrong type or range.
     InvalidArgument,
 }
@@ -35,6 +38,7 @@ impl Code {
             Code::SnapshotNotFound => "SNAPSHOT_NOT_FOUND",
             Code::Closed => "CLOSED",
             Code::MigrationFailed => "MIGRATION_FAILED",
+            Code::VersionTooNew => "VERSION_TOO_NEW",
             Code::InvalidArgument => "INVALID_ARGUMENT",
         }
     }

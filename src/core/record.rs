@@ -89,6 +89,37 @@ pub fn verify<'a>(
     Ok(())
 }
 
+/// What to do with a stored record of schema `stored` in an app of schema
+/// `ours`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SchemaCheck {
+    /// Same version: use it.
+    Current,
+    /// Older: migrate it (or use it as it is, if the app gives no `migrate`).
+    Older,
+    /// Newer: written by a newer app. Neither load nor overwrite it.
+    Newer,
+}
+
+/// Compares a stored schema version with the app's.
+pub fn check_schema(stored: u32, ours: u32) -> SchemaCheck {
+    match stored.cmp(&ours) {
+        std::cmp::Ordering::Equal => SchemaCheck::Current,
+        std::cmp::Ordering::Less => SchemaCheck::Older,
+        std::cmp::Ordering::Greater => SchemaCheck::Newer,
+    }
+}
+
+/// Of the candidate records (index, header if it verified), the one to
+/// recover from: the newest valid, by save time, then revision.
+pub fn newest_valid(candidates: &[(usize, Option<Header>)]) -> Option<usize> {
+    candidates
+        .iter()
+        .filter_map(|(i, h)| h.as_ref().map(|h| (h.saved_at, h.revision, *i)))
+        .max()
+        .map(|(_, _, i)| i)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -137,6 +168,32 @@ mod tests {
         assert!(verify(&header(), &sum, e).is_err());
         assert!(verify(&header(), &sum, entries().into_iter().take(1)).is_err());
         assert!(verify(&header(), "nope", entries()).is_err());
+    }
+
+    #[test]
+    fn schema_versions_compare() {
+        assert_eq!(check_schema(1, 1), SchemaCheck::Current);
+        assert_eq!(check_schema(0, 2), SchemaCheck::Older);
+        assert_eq!(check_schema(3, 2), SchemaCheck::Newer);
+    }
+
+    #[test]
+    fn recovery_picks_the_newest_valid_record() {
+        let h = |saved_at, revision| {
+            Some(Header {
+                format: FORMAT,
+                schema: 0,
+                revision,
+                saved_at,
+            })
+        };
+        assert_eq!(
+            newest_valid(&[(0, h(10, 1)), (1, None), (2, h(30, 3)), (3, h(20, 9))]),
+            Some(2)
+        );
+        assert_eq!(newest_valid(&[(0, h(10, 1)), (1, h(10, 2))]), Some(1));
+        assert_eq!(newest_valid(&[(0, None), (1, None)]), None);
+        assert_eq!(newest_valid(&[]), None);
     }
 
     #[test]

@@ -99,6 +99,30 @@ pub fn storage_error_text(context: &str, text: &str, quota: bool) -> Error {
     }
 }
 
+/// The own enumerable keys and values of a plain object (prototype
+/// `Object.prototype` or `null`); `None` for anything else (arrays,
+/// functions, class instances, primitives).
+pub fn plain_entries(v: &JsValue) -> Option<Vec<(String, JsValue)>> {
+    if !v.is_object() || js_sys::Array::is_array(v) || v.dyn_ref::<js_sys::Function>().is_some() {
+        return None;
+    }
+    let proto = Object::get_prototype_of(v);
+    if !(proto.is_null() || proto == Object::get_prototype_of(&Object::new())) {
+        return None;
+    }
+    let obj: &Object = v.unchecked_ref();
+    Some(
+        Object::keys(obj)
+            .iter()
+            .filter_map(|k| k.as_string())
+            .map(|k| {
+                let value = get(v, &k);
+                (k, value)
+            })
+            .collect(),
+    )
+}
+
 /// A JS function, if `value` is one.
 pub fn as_function(value: &JsValue) -> Option<js_sys::Function> {
     value.dyn_ref::<js_sys::Function>().cloned()

@@ -13,6 +13,7 @@
 
 mod events;
 mod records;
+mod recovery;
 mod saving;
 mod snapshots;
 mod sync;
@@ -29,6 +30,7 @@ use crate::core::clock::Clock;
 use crate::core::doc::{Doc, Entry, Op};
 use crate::core::error::{Code, Error, Result};
 use crate::core::options::Options;
+use crate::core::record::{check_schema, SchemaCheck};
 use crate::core::schedule::Schedule;
 use crate::core::snapshots::Source;
 use crate::platform::channel::Channel;
@@ -51,6 +53,10 @@ const SNAP_INDEX: &str = "snapidx";
 /// Where a context record that failed validation is kept, so it is not
 /// overwritten before someone can look at it.
 const DAMAGED: &str = "ctx.damaged";
+/// Prefix of the backup ring: earlier saved versions of `ctx`.
+const BAK_PREFIX: &str = "bak:";
+/// Storage key of the backup ring's next slot.
+const BAK_INDEX: &str = "bakidx";
 /// Prefix of the journal a leaving tab writes (`tab:<tabId>`); the next
 /// save of any tab folds journals into the context record.
 const JOURNAL_PREFIX: &str = "tab:";
@@ -84,6 +90,8 @@ impl ChangeSource {
 pub struct Hooks {
     /// `onEvent(event, detail)`: every event, including those raised while opening.
     pub on_event: Option<Function>,
+    /// `migrate(old, fromVersion)`: upgrades a context stored with an older `version`.
+    pub migrate: Option<Function>,
 }
 
 /// What `info()` reports.
@@ -186,6 +194,7 @@ impl Session {
     /// stored context (and anything newer a live tab holds), and starts
     /// autosave.
     pub async fn open(opts: Options, session_id: String, hooks: Hooks) -> Result<Session> {
+        let hooks_migrate = hooks.migrate;
         let mut tab_id = env::tab_id();
         if !tabs::claim(&opts.name, &tab_id).await {
             // A duplicated tab starts with the original's sessionStorage,
@@ -250,7 +259,10 @@ impl Session {
         // Listen before loading, so nothing sent meanwhile is missed (merging
         // is order-independent).
         session.join_channel();
-        session.load().await;
+        if let Err(e) = session.load(hooks_migrate).await {
+            session.shut();
+            return Err(e);
+        }
         session.catch_up_from_tabs().await;
         let initial = session.state().opts.initial_snapshot_id.clone();
         if let Some(id) = initial {
@@ -288,9 +300,11 @@ impl Session {
         self.state().storage.clone()
     }
 
-    /// Loads what storage holds: the context (unless `restoreOnOpen` is
-    /// false), journals of tabs that left, and metadata.
-    async fn load(&self) {
+    /// Loads what storage holds: the context (from the newest valid backup
+    /// if the primary is damaged; migrated if stored with an older schema;
+    /// refused if newer), journals of tabs that left, and metadata. Fails
+    /// only when `migrate` fails, before anything is written.
+    async fn load(&self, migrate: Option<Function>) -> Result<()> {
         let storage = self.storage();
         let (mut found, journals) = match storage.read(&[CTX, META], JOURNAL_PREFIX).await {
             Ok(f) => f,
@@ -303,7 +317,7 @@ impl Session {
                     "could not read stored data ({}); changes are kept in memory only so that it is not overwritten",
                     e.message
                 ));
-                return;
+                return Ok(());
             }
         };
         let meta = found.pop().flatten();
@@ -314,21 +328,35 @@ impl Session {
             st.restore_count = count;
             st.last_restored_at = at;
         }
-        let restore = self.state().opts.restore_on_open;
+        let primary = match ctx {
+            Some(raw) => match records::decode(&raw) {
+                Ok(record) => Some((raw, record)),
+                Err(e) => self.recover_from_backups(raw, &e).await,
+            },
+            None => None,
+        };
+        let (restore, version) = {
+            let st = self.state();
+            (st.opts.restore_on_open, st.opts.version)
+        };
         let mut loaded = false;
-        if let Some(ctx) = ctx {
-            match records::decode(&ctx) {
-                Ok(record) => {
-                    if !restore {
-                        self.keep_as_auto_snapshot(ctx, record.bytes()).await;
-                    }
-                    self.state_mut().last_saved_at = Some(record.header.saved_at);
-                    // A record of only deletions (after clear()) restores nothing.
-                    loaded = !self
-                        .absorb(record.entries, Some(record.header.revision))
-                        .is_empty();
+        let mut migrated = false;
+        if let Some((raw, record)) = primary {
+            let stored = record.header.schema;
+            match check_schema(stored, version) {
+                SchemaCheck::Newer => {
+                    self.refuse_newer(stored);
+                    return Ok(());
                 }
-                Err(e) => self.set_damaged_aside(ctx, &e).await,
+                _ if !restore => self.keep_as_auto_snapshot(raw, record.bytes()).await,
+                SchemaCheck::Older if migrate.is_some() => {
+                    let ops = self.migration(migrate.as_ref(), &record, stored).await?;
+                    self.adopt(record);
+                    self.apply(ops, ChangeSource::Restore, false)?;
+                    migrated = true;
+                    loaded = true;
+                }
+                _ => loaded = self.adopt(record),
             }
         }
         // Journals hold what tabs that left had not saved yet.
@@ -344,13 +372,13 @@ impl Session {
             .map(|(_, j)| j)
             .chain(local.into_iter().map(|f| f.record));
         for j in journals {
-            if let Ok(record) = records::decode(&j) {
+            if let Some(record) = self.usable(&j) {
                 let changed = !self.absorb(record.entries, None).is_empty();
                 from_journals |= changed;
                 loaded |= changed;
             }
         }
-        if from_journals {
+        if from_journals || self.state().recovered_from_backup {
             self.mark_dirty();
         }
         if !restore {
@@ -363,11 +391,34 @@ impl Session {
                 .map(|(k, _)| (k.clone(), Op::Delete))
                 .collect();
             let _ = self.apply(ops, ChangeSource::Local, false);
-            return;
+            return Ok(());
+        }
+        if migrated {
+            // Written at once with the new version, so it migrates once.
+            if let Err(e) = self.write_context().await {
+                self.emit_error(&e);
+            }
         }
         if loaded {
             self.count_restore().await;
         }
+        Ok(())
+    }
+
+    /// Makes a loaded record the context. Returns whether it held any live
+    /// key (a record of only deletions, after `clear()`, restores nothing).
+    fn adopt(&self, record: records::Record) -> bool {
+        self.state_mut().last_saved_at = Some(record.header.saved_at);
+        !self
+            .absorb(record.entries, Some(record.header.revision))
+            .is_empty()
+    }
+
+    /// A journal or other record this session can merge: valid, and of its
+    /// schema version.
+    fn usable(&self, v: &JsValue) -> Option<records::Record> {
+        let record = records::decode(v).ok()?;
+        (record.header.schema == self.state().opts.version).then_some(record)
     }
 
     /// Records one more restore in the stored metadata.
@@ -416,25 +467,6 @@ impl Session {
                 e.message
             ));
         }
-    }
-
-    /// Moves a record that failed validation out of the way, keeping it.
-    async fn set_damaged_aside(&self, ctx: JsValue, e: &Error) {
-        let _ = self
-            .storage()
-            .write(Batch {
-                puts: vec![(DAMAGED.into(), ctx)],
-                deletes: vec![CTX.into()],
-            })
-            .await;
-        self.emit(
-            Event::Recovered,
-            js::object([
-                ("reason", e.message.as_str().into()),
-                ("lost", JsValue::TRUE),
-                ("keptAs", DAMAGED.into()),
-            ]),
-        );
     }
 
     /// Switches to memory storage for the rest of this session, raising
@@ -793,6 +825,13 @@ impl Session {
         }
         self.send_outbox();
         let saved = self.save().await;
+        self.shut();
+        saved
+    }
+
+    /// Stops timers, listeners and the channel, and gives up the tab's
+    /// presence.
+    fn shut(&self) {
         let mut st = self.state_mut();
         st.closed = true;
         st.timer = None;
@@ -802,6 +841,5 @@ impl Session {
         st.handlers.clear();
         st.on_event = None;
         tabs::release(&st.opts.name, &st.tab_id);
-        saved
     }
 }

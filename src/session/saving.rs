@@ -16,8 +16,10 @@ use std::rc::Rc;
 
 use gloo_timers::callback::Timeout;
 
-use super::{records, Session, CTX, DAMAGED, JOURNAL_PREFIX};
+use super::{records, Session, BAK_INDEX, BAK_PREFIX, CTX, DAMAGED, JOURNAL_PREFIX};
 use crate::core::error::Result;
+use crate::core::error::{Code, Error};
+use crate::core::record::{check_schema, SchemaCheck};
 use crate::platform::storage::{Backend, Batch, BoxFut, Found};
 use crate::platform::{env, js};
 
@@ -35,6 +37,8 @@ pub(super) struct PendingWrite {
     folded: Rc<RefCell<Vec<(String, String)>>>,
     /// A leave journal, not a save of the context (raises no `saved`).
     journal: bool,
+    /// Set when the write was refused (storage holds a newer schema).
+    refused: Rc<RefCell<Option<Error>>>,
 }
 
 impl Session {
@@ -145,13 +149,19 @@ impl Session {
         };
         let written: Rc<Cell<(u64, usize)>> = Rc::default();
         let folded: Rc<RefCell<Vec<(String, String)>>> = Rc::default();
-        let (weak, w, f) = (self.weak(), written.clone(), folded.clone());
+        let refused: Rc<RefCell<Option<Error>>> = Rc::default();
+        let (weak, w, f, r) = (
+            self.weak(),
+            written.clone(),
+            folded.clone(),
+            refused.clone(),
+        );
         // Runs inside the storage transaction, after the reads.
         let done = storage.update(
-            &[CTX],
+            &[CTX, BAK_INDEX],
             JOURNAL_PREFIX,
             Box::new(move |found| match Session::from_weak(&weak) {
-                Some(s) => s.compose_write(found, &w, &f),
+                Some(s) => s.compose_write(found, &w, &f, &r),
                 None => Batch::default(),
             }),
         );
@@ -160,6 +170,7 @@ impl Session {
             written,
             folded,
             journal: false,
+            refused,
         })
     }
 
@@ -183,36 +194,68 @@ impl Session {
             written: Rc::new(Cell::new(written)),
             folded: Rc::default(),
             journal: true,
+            refused: Rc::default(),
         })
     }
 
     /// What a save writes, given what storage holds: the stored context and
     /// journals merged into this tab's context, written back as one record;
-    /// folded journals deleted; a stored record that fails validation kept
-    /// aside rather than overwritten.
+    /// the record it replaces kept in the backup ring; folded journals
+    /// deleted; a stored record that fails validation kept aside rather
+    /// than overwritten. Nothing, if storage holds a newer schema.
     fn compose_write(
         &self,
         (found, journals): Found,
         written: &Cell<(u64, usize)>,
         folded: &RefCell<Vec<(String, String)>>,
+        refused: &RefCell<Option<Error>>,
     ) -> Batch {
         let mut batch = Batch::default();
         let mut absorbed = Vec::new();
-        let stored = found.into_iter().next().flatten();
-        let ours = {
+        let mut found = found.into_iter();
+        let (stored, ring) = (found.next().flatten(), found.next().flatten());
+        let (ours, version, backups) = {
             let st = self.state();
-            stored
+            let ours = stored
                 .as_ref()
-                .is_some_and(|v| records::written_by(v, (&st.tab_id, st.write_seq)))
+                .is_some_and(|v| records::written_by(v, (&st.tab_id, st.write_seq)));
+            (ours, st.opts.version, st.opts.backups)
         };
-        if let (Some(v), false) = (stored, ours) {
-            match records::decode(&v) {
-                Ok(record) => absorbed.extend(self.absorb(record.entries, None)),
-                Err(_) => batch.puts.push((DAMAGED.into(), v)),
+        let mut stored_valid = ours;
+        if let (Some(v), false) = (&stored, ours) {
+            match records::decode(v) {
+                Ok(record) => {
+                    if check_schema(record.header.schema, version) == SchemaCheck::Newer {
+                        *refused.borrow_mut() = Some(Error::new(
+                            Code::VersionTooNew,
+                            format!(
+                                "another tab stored this context with schema version {}, newer than this app's {version}; not overwritten (reload to get the newer app)",
+                                record.header.schema
+                            ),
+                        ));
+                        return Batch::default();
+                    }
+                    stored_valid = true;
+                    absorbed.extend(self.absorb(record.entries, None));
+                }
+                Err(_) => batch.puts.push((DAMAGED.into(), v.clone())),
             }
         }
+        // The record being replaced goes into the backup ring.
+        if let (Some(v), true, true) = (stored, stored_valid, backups > 0) {
+            let next = ring
+                .as_ref()
+                .and_then(|r| js::get(r, "next").as_f64())
+                .unwrap_or(0.0) as u32
+                % backups;
+            batch.puts.push((format!("{BAK_PREFIX}{next}"), v));
+            batch.puts.push((
+                BAK_INDEX.into(),
+                js::object([("next", ((next + 1) % backups).into())]),
+            ));
+        }
         for (key, j) in journals {
-            if let Ok(record) = records::decode(&j) {
+            if let Some(record) = self.usable(&j) {
                 absorbed.extend(self.absorb(record.entries, None));
             }
             batch.deletes.push(key);
@@ -224,7 +267,7 @@ impl Session {
             .map(|j| j.read())
             .unwrap_or_default();
         for found in local {
-            if let Ok(record) = records::decode(&found.record) {
+            if let Some(record) = self.usable(&found.record) {
                 absorbed.extend(self.absorb(record.entries, None));
             }
             folded.borrow_mut().push((found.key, found.text));
@@ -244,7 +287,13 @@ impl Session {
     /// Waits for a write, then records the outcome, raises `saved` or
     /// `error`, and announces what it merged in from other tabs.
     pub(super) async fn finish_write(&self, pending: PendingWrite) -> Result<()> {
-        let result = pending.done.await;
+        let mut result = pending.done.await;
+        let refused = pending.refused.borrow_mut().take();
+        if let Some(err) = refused {
+            // Keep what this tab holds in memory; never write over it.
+            self.degrade_to_memory(err.message.clone());
+            result = Err(err);
+        }
         let now = env::now();
         let absorbed = {
             let mut st = self.state_mut();

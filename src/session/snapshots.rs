@@ -7,7 +7,10 @@ use std::rc::Rc;
 
 use wasm_bindgen::JsValue;
 
-use super::{records, ChangeSource, Event, Session, DAMAGED, JOURNAL_PREFIX, META, SNAP_INDEX};
+use super::{
+    records, ChangeSource, Event, Session, BAK_INDEX, BAK_PREFIX, DAMAGED, JOURNAL_PREFIX, META,
+    SNAP_INDEX,
+};
 use crate::core::doc::Op;
 use crate::core::error::{Code, Error, Result};
 use crate::core::snapshots::{self, Info as SnapshotInfo, Source};
@@ -216,10 +219,12 @@ impl Session {
                 &[SNAP_INDEX],
                 JOURNAL_PREFIX,
                 Box::new(move |(found, journals)| {
-                    let mut deletes: Vec<String> = [META, SNAP_INDEX, DAMAGED]
+                    let mut deletes: Vec<String> = [META, SNAP_INDEX, DAMAGED, BAK_INDEX]
                         .iter()
                         .map(|s| s.to_string())
                         .collect();
+                    // Backups: every slot the option allows (100 at most).
+                    deletes.extend((0..100).map(|i| format!("{BAK_PREFIX}{i}")));
                     deletes.extend(index_of(&found).iter().map(|i| snap_key(&i.id)));
                     deletes.extend(journals.into_iter().map(|(k, _)| k));
                     Batch {

@@ -15,7 +15,7 @@ use js_sys::{Array, Function, Promise};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
 
-use super::{records, Session, CTX, JOURNAL_PREFIX};
+use super::{Session, CTX, JOURNAL_PREFIX};
 use crate::core::clock::Stamp;
 use crate::core::doc::Entry;
 use crate::platform::channel::Channel;
@@ -55,6 +55,7 @@ impl Session {
         if let Some(ch) = &st.channel {
             let mut all = vec![
                 ("sp", JsValue::from(PROTOCOL)),
+                ("v", st.opts.version.into()),
                 ("from", st.tab_id.as_str().into()),
             ];
             all.extend(fields);
@@ -97,7 +98,12 @@ impl Session {
     }
 
     fn on_message(&self, msg: &JsValue) {
-        if js::get(msg, "sp").as_f64() != Some(PROTOCOL as f64) {
+        // Another protocol, or another schema version of the context (a tab
+        // of an older or newer app): not ours to merge.
+        let version = self.state().opts.version as f64;
+        if js::get(msg, "sp").as_f64() != Some(PROTOCOL as f64)
+            || js::get(msg, "v").as_f64() != Some(version)
+        {
             return;
         }
         let Some(from) = js::get(msg, "from").as_string() else {
@@ -205,7 +211,7 @@ impl Session {
                     .flatten()
                     .chain(journals.into_iter().map(|(_, v)| v))
                 {
-                    if let Ok(record) = records::decode(&v) {
+                    if let Some(record) = s.usable(&v) {
                         changed.extend(s.absorb(record.entries, None));
                     }
                 }

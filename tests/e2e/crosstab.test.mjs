@@ -916,7 +916,11 @@ test("a forged message with the largest possible stamp does not freeze a key: a 
     return ops && ops.sp === 1 && typeof ops.from === "string" && Array.isArray(ops.e) && ops.e.every((x) => Array.isArray(x) && typeof x[0] === "string" && /^\d+\.\d+\./.test(x[1]) && typeof x[2] === "string");
   });
   assert.ok(shape, "the wire format is no longer { sp: 1, from, t: 'ops', e: [[key, 'wall.counter.node', json]] }: adapt this test");
-  await g.eval(() => ch.postMessage({ sp: 1, from: "forger", t: "ops", e: [["k", "18446744073709551615.4294967295.~~~~", JSON.stringify("forged")]] }));
+  // Same protocol fields as the captured real message (sp, v), forged entry.
+  await g.eval(() => {
+    const real = captured.find((m) => m?.t === "ops");
+    ch.postMessage({ ...real, from: "forger", e: [["k", "18446744073709551615.4294967295.~~~~", JSON.stringify("forged")]] });
+  });
   await sleep(300);
   await a.eval(() => s.set("k", "a2"));
   await settle([a, b]);

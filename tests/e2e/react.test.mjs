@@ -592,7 +592,8 @@ function hydrateInPage(tab, html, name, until) {
         onRecoverableError: (e) => recoverable.push(String(e?.message ?? e)),
       });
       const end = Date.now() + 5000;
-      while (!el.textContent.includes(until) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+      const parts = [].concat(until); // every part must show before the checks
+      while (!parts.every((p) => el.textContent.includes(p)) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
       return { recoverable, text: el.textContent };
     },
     { src: hydrationTree.toString(), html, name, until },
@@ -623,13 +624,15 @@ test("server-rendered markup hydrates with no mismatch, whether the session is a
 
   // The session of `name` is open here with { counter: 5 }: hydration must still
   // see the server's empty context, then show the real one.
-  const open = await hydrateInPage(tab, html, name, 'provider: status=ready restored=true ctx={"counter":5}');
+  // Wait for both parts: "own" opens a second session from scratch, which
+  // can take longer than the provider's, already open.
+  const open = await hydrateInPage(tab, html, name, ['provider: status=ready restored=true ctx={"counter":5}', "own: status=ready"]);
   assert.deepEqual(open.recoverable, [], "no hydration mismatch");
   assert.match(open.text, /provider: status=ready restored=true ctx=\{"counter":5\}counter=5all=\{"counter":5\}own: status=ready/);
 
   // A name nobody opened yet in this page.
   const fresh = uniqueName("react-hydrate-fresh");
-  const freshResult = await hydrateInPage(tab, serverHtml(fresh), fresh, "provider: status=ready");
+  const freshResult = await hydrateInPage(tab, serverHtml(fresh), fresh, ["provider: status=ready", "own: status=ready"]);
   assert.deepEqual(freshResult.recoverable, [], "no hydration mismatch");
   assert.match(freshResult.text, /provider: status=ready restored=true ctx=\{\}counter=undefinedall=\{\}own: status=ready/);
   tab.assertNoErrors();
