@@ -1164,3 +1164,75 @@ async fn mutated_records_never_break_opening() {
         "most edits are caught ({recovered} recovered, {loaded} loaded)"
     );
 }
+
+#[wasm_bindgen_test]
+async fn snapshots_of_another_schema_are_migrated_or_refused() {
+    let name = unique("snap-version");
+    let mut v1 = opts(&name, StorageChoice::IndexedDb);
+    v1.version = 1;
+    v1.cross_tab = false;
+    let s = open(v1.clone()).await;
+    set(&s, "name", "a".into()).unwrap();
+    let old_snapshot = s.create_snapshot("v1", Source::Manual).await.unwrap();
+    s.close().await.unwrap();
+
+    let mut v2 = v1.clone();
+    v2.version = 2;
+    let migrate = migrate_fn("return { fullName: old.name, from }");
+    let (s, _) = open_with(v2.clone(), Some(migrate)).await.unwrap();
+    set(&s, "fullName", "changed".into()).unwrap();
+    s.restore_snapshot(&old_snapshot).await.unwrap();
+    assert_eq!(json(&s.view()), r#"{"from":1,"fullName":"a"}"#);
+    s.close().await.unwrap();
+
+    // A newer app took a snapshot but never saved its context (so no newer
+    // context keeps the old app in memory): the old app refuses to restore it.
+    let other = unique("snap-newer");
+    let mut newer = opts(&other, StorageChoice::IndexedDb);
+    newer.version = 2;
+    newer.cross_tab = false;
+    newer.save_debounce = 60_000;
+    newer.auto_save_interval = 0;
+    let s = open(newer.clone()).await;
+    set(&s, "fullName", "b".into()).unwrap();
+    let newer_snapshot = s.create_snapshot("v2", Source::Manual).await.unwrap();
+    drop(s);
+    let mut older = newer;
+    older.version = 1;
+    let old_app = open(older).await;
+    let err = old_app.restore_snapshot(&newer_snapshot).await.unwrap_err();
+    assert_eq!(err.code, Code::VersionTooNew);
+}
+
+#[wasm_bindgen_test]
+async fn a_database_upgraded_by_another_connection_is_reopened_at_its_version() {
+    let name = unique("upgraded");
+    let s = open(opts(&name, StorageChoice::IndexedDb)).await;
+    set(&s, "a", 1.into()).unwrap();
+    s.save().await.unwrap();
+    // Another connection upgrades to version 2: ours must let go (or the
+    // upgrade is blocked) and later reopen at version 2, not ask for 1.
+    let factory = web_sys::window().unwrap().indexed_db().unwrap().unwrap();
+    let req = factory
+        .open_with_u32(&format!("session-persist:{name}"), 2)
+        .unwrap();
+    let r = req.clone();
+    let upgraded = js_sys::Promise::new(&mut |resolve, reject| {
+        let r = r.clone();
+        let done = Closure::once_into_js(move || {
+            let db: web_sys::IdbDatabase = r.result().unwrap().unchecked_into();
+            db.close();
+            resolve.call0(&JsValue::UNDEFINED).unwrap();
+        });
+        req.set_onsuccess(Some(done.unchecked_ref()));
+        req.set_onerror(Some(&reject));
+        req.set_onblocked(Some(&reject));
+    });
+    wasm_bindgen_futures::JsFuture::from(upgraded)
+        .await
+        .expect("upgrade not blocked");
+    set(&s, "b", 2.into()).unwrap();
+    s.save().await.expect("save after the upgrade");
+    let again = open(opts(&name, StorageChoice::IndexedDb)).await;
+    assert_eq!(json(&again.view()), r#"{"a":1,"b":2}"#);
+}

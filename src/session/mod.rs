@@ -143,6 +143,8 @@ struct State {
     subscribers: Vec<(u32, Function)>,
     handlers: Vec<(u32, Event, Function)>,
     on_event: Option<Function>,
+    /// The app's `migrate`, for stored contexts and snapshots of older versions.
+    migrate: Option<Function>,
     next_id: u32,
     /// Events raised while opening, replayed to `on()` handlers once open.
     opening_events: Option<Vec<(Event, JsValue)>>,
@@ -232,6 +234,7 @@ impl Session {
                     subscribers: Vec::new(),
                     handlers: Vec::new(),
                     on_event: hooks.on_event,
+                    migrate: hooks_migrate.clone(),
                     next_id: 1,
                     opening_events: Some(Vec::new()),
                     closed: false,

@@ -13,6 +13,7 @@ use super::{
 };
 use crate::core::doc::Op;
 use crate::core::error::{Code, Error, Result};
+use crate::core::record::{check_schema, SchemaCheck};
 use crate::core::snapshots::{self, Info as SnapshotInfo, Source};
 use crate::platform::storage::Batch;
 use crate::platform::value::Value;
@@ -134,23 +135,51 @@ impl Session {
                 format!("snapshot \"{id}\" is damaged: {}", e.message),
             )
         })?;
+        // A snapshot of another schema version: migrate an older one, as on
+        // open; refuse a newer one.
+        let (version, migrate) = {
+            let st = self.state();
+            (st.opts.version, st.migrate.clone())
+        };
+        let stored = record.header.schema;
+        let restored: Vec<(String, Value, usize)> = match check_schema(stored, version) {
+            SchemaCheck::Newer => {
+                return Err(Error::new(
+                    Code::VersionTooNew,
+                    format!("snapshot \"{id}\" has schema version {stored}, newer than this app's {version}; it cannot be restored here"),
+                ))
+            }
+            SchemaCheck::Older if migrate.is_some() => self
+                .migration(migrate.as_ref(), &record, stored)
+                .await?
+                .into_iter()
+                .filter_map(|(k, op)| match op {
+                    Op::Set(v, size) => Some((k, v, size)),
+                    Op::Delete => None,
+                })
+                .collect(),
+            _ => record
+                .entries
+                .into_iter()
+                .filter_map(|(k, e)| e.value.map(|v| (k, v, e.size)))
+                .collect(),
+        };
         let (current, bytes) = self.snapshot_record();
         self.store_snapshot(current, bytes, "", Source::PreRestore)
             .await?;
         let ops = {
             let st = self.state();
-            let entries = &record.entries;
             let mut ops: Vec<(String, Op<Value>)> = st
                 .doc
                 .live()
-                .filter(|(k, _)| !entries.get(*k).is_some_and(|e| e.value.is_some()))
+                .filter(|(k, _)| !restored.iter().any(|(r, _, _)| r == *k))
                 .map(|(k, _)| (k.clone(), Op::Delete))
                 .collect();
-            for (k, e) in record.entries {
-                if let Some(v) = e.value {
-                    ops.push((k, Op::Set(v, e.size)));
-                }
-            }
+            ops.extend(
+                restored
+                    .into_iter()
+                    .map(|(k, v, size)| (k, Op::Set(v, size))),
+            );
             ops
         };
         self.apply(ops, ChangeSource::Snapshot, false)?;

@@ -109,13 +109,31 @@ fn on_done(tx: &IdbTransaction) -> Settle {
     s
 }
 
+/// Opens the database of `name` at whatever version it has (another
+/// connection may have upgraded it; asking for an older version fails with
+/// `VersionError`), creating it, or adding our object store with an
+/// upgrade if it lacks one.
 async fn connect(name: &str) -> Result<IdbDatabase> {
+    let db_name = format!("session-persist:{name}");
+    let db = open_db(&db_name, None).await?;
+    if db.object_store_names().contains(STORE) {
+        return Ok(db);
+    }
+    let next = db.version() as u32 + 1;
+    db.close();
+    open_db(&db_name, Some(next)).await
+}
+
+/// One `indexedDB.open`, creating the object store if it upgrades.
+async fn open_db(db_name: &str, version: Option<u32>) -> Result<IdbDatabase> {
     let factory = web_sys::window()
         .and_then(|w| w.indexed_db().ok().flatten())
         .ok_or_else(|| Error::new(Code::StorageUnavailable, "IndexedDB is missing or disabled"))?;
-    let req: IdbOpenDbRequest = factory
-        .open_with_u32(&format!("session-persist:{name}"), 1)
-        .map_err(|e| js::storage_error("could not open IndexedDB", &e))?;
+    let req: IdbOpenDbRequest = match version {
+        Some(v) => factory.open_with_u32(db_name, v),
+        None => factory.open(db_name),
+    }
+    .map_err(|e| js::storage_error("could not open IndexedDB", &e))?;
     let r = req.clone();
     let upgrade = Closure::<dyn FnMut()>::new(move || {
         if let Ok(db) = r.result().and_then(|v| v.dyn_into::<IdbDatabase>()) {
