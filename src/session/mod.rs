@@ -387,13 +387,7 @@ impl Session {
         if !restore {
             // restoreOnOpen: false starts a fresh context for every tab of
             // this name: what was stored is deleted (and kept as a snapshot).
-            let ops: Vec<(String, Op<Value>)> = self
-                .state()
-                .doc
-                .live()
-                .map(|(k, _)| (k.clone(), Op::Delete))
-                .collect();
-            let _ = self.apply(ops, ChangeSource::Local, false);
+            let _ = self.apply(self.delete_all(), ChangeSource::Local, false);
             return Ok(());
         }
         if migrated {
@@ -406,6 +400,15 @@ impl Session {
             self.count_restore().await;
         }
         Ok(())
+    }
+
+    /// Changes that delete every live key.
+    fn delete_all(&self) -> Vec<(String, Op<Value>)> {
+        self.state()
+            .doc
+            .live()
+            .map(|(k, _)| (k.clone(), Op::Delete))
+            .collect()
     }
 
     /// Makes a loaded record the context. Returns whether it held any live

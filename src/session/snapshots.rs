@@ -235,13 +235,7 @@ impl Session {
     pub async fn clear(&self) -> Result<()> {
         self.check_open()?;
         let _guard = self.inner.lock.acquire().await;
-        let ops: Vec<(String, Op<Value>)> = self
-            .state()
-            .doc
-            .live()
-            .map(|(k, _)| (k.clone(), Op::Delete))
-            .collect();
-        self.apply(ops, ChangeSource::Local, false)?;
+        self.apply(self.delete_all(), ChangeSource::Local, false)?;
         self.send_outbox();
         self.storage()
             .update(

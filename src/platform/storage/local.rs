@@ -4,7 +4,7 @@
 
 use wasm_bindgen::JsValue;
 
-use super::{Backend, Batch, BoxFut, Found, Modify, Storage};
+use super::{Backend, Batch, Found, Synchronous};
 use crate::core::error::{Code, Error, Result};
 use crate::platform::{env, js};
 
@@ -46,6 +46,12 @@ impl LocalStorage {
         // Unparseable text reads as a record that fails validation, not as a
         // missing one, so it is reported, not overwritten silently.
         Some(js_sys::JSON::parse(&text).unwrap_or(JsValue::from_str(&text)))
+    }
+}
+
+impl Synchronous for LocalStorage {
+    fn kind(&self) -> Backend {
+        Backend::LocalStorage
     }
 
     fn find(&self, keys: &[&str], prefix: &str) -> Found {
@@ -101,26 +107,5 @@ impl LocalStorage {
             }
         }
         result
-    }
-}
-
-impl Storage for LocalStorage {
-    fn backend(&self) -> Backend {
-        Backend::LocalStorage
-    }
-
-    fn read(&self, keys: &[&str], prefix: &str) -> BoxFut<'static, Result<Found>> {
-        let found = self.find(keys, prefix);
-        Box::pin(async move { Ok(found) })
-    }
-
-    fn update(&self, keys: &[&str], prefix: &str, modify: Modify) -> BoxFut<'static, Result<()>> {
-        let batch = modify(self.find(keys, prefix));
-        self.write(batch)
-    }
-
-    fn write(&self, batch: Batch) -> BoxFut<'static, Result<()>> {
-        let result = self.apply(batch);
-        Box::pin(async move { result })
     }
 }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use wasm_bindgen::JsValue;
 
-use super::{Backend, Batch, BoxFut, Found, Modify, Storage};
+use super::{Backend, Batch, Found, Synchronous};
 use crate::core::error::Result;
 
 thread_local! {
@@ -27,7 +27,11 @@ impl MemoryStorage {
     }
 }
 
-impl MemoryStorage {
+impl Synchronous for MemoryStorage {
+    fn kind(&self) -> Backend {
+        Backend::Memory
+    }
+
     fn find(&self, keys: &[&str], prefix: &str) -> Found {
         STORES.with(|s| {
             let s = s.borrow();
@@ -48,24 +52,8 @@ impl MemoryStorage {
             (values, matching)
         })
     }
-}
 
-impl Storage for MemoryStorage {
-    fn backend(&self) -> Backend {
-        Backend::Memory
-    }
-
-    fn read(&self, keys: &[&str], prefix: &str) -> BoxFut<'static, Result<Found>> {
-        let found = self.find(keys, prefix);
-        Box::pin(async move { Ok(found) })
-    }
-
-    fn update(&self, keys: &[&str], prefix: &str, modify: Modify) -> BoxFut<'static, Result<()>> {
-        let batch = modify(self.find(keys, prefix));
-        self.write(batch)
-    }
-
-    fn write(&self, batch: Batch) -> BoxFut<'static, Result<()>> {
+    fn apply(&self, batch: Batch) -> Result<()> {
         STORES.with(|s| {
             let mut s = s.borrow_mut();
             let store = s.entry(self.name.clone()).or_default();
@@ -76,6 +64,6 @@ impl Storage for MemoryStorage {
                 store.remove(&k);
             }
         });
-        Box::pin(async { Ok(()) })
+        Ok(())
     }
 }

@@ -83,6 +83,39 @@ pub trait Storage {
     fn write(&self, batch: Batch) -> BoxFut<'static, Result<()>>;
 }
 
+/// A backend whose reads and writes complete synchronously (localStorage,
+/// memory): it gets [`Storage`] for free, and its read-modify-write is
+/// atomic within the page because nothing can run between read and write.
+pub trait Synchronous {
+    /// Which backend this is.
+    fn kind(&self) -> Backend;
+    /// Reads `keys` and the records under `prefix`.
+    fn find(&self, keys: &[&str], prefix: &str) -> Found;
+    /// Applies `batch`, all or nothing.
+    fn apply(&self, batch: Batch) -> Result<()>;
+}
+
+impl<T: Synchronous> Storage for T {
+    fn backend(&self) -> Backend {
+        self.kind()
+    }
+
+    fn read(&self, keys: &[&str], prefix: &str) -> BoxFut<'static, Result<Found>> {
+        let found = self.find(keys, prefix);
+        Box::pin(async move { Ok(found) })
+    }
+
+    fn update(&self, keys: &[&str], prefix: &str, modify: Modify) -> BoxFut<'static, Result<()>> {
+        let result = self.apply(modify(self.find(keys, prefix)));
+        Box::pin(async move { result })
+    }
+
+    fn write(&self, batch: Batch) -> BoxFut<'static, Result<()>> {
+        let result = self.apply(batch);
+        Box::pin(async move { result })
+    }
+}
+
 /// Opens the storage asked for, falling back (IndexedDB, then localStorage,
 /// then memory) when it cannot be used. Returns the storage and, when it is
 /// not the one asked for, why.
