@@ -1236,3 +1236,27 @@ async fn a_database_upgraded_by_another_connection_is_reopened_at_its_version() 
     let again = open(opts(&name, StorageChoice::IndexedDb)).await;
     assert_eq!(json(&again.view()), r#"{"a":1,"b":2}"#);
 }
+
+#[wasm_bindgen_test]
+async fn what_was_saved_to_localstorage_while_degraded_reaches_indexeddb() {
+    let name = unique("was-degraded");
+    let mut ls_opts = opts(&name, StorageChoice::LocalStorage);
+    ls_opts.cross_tab = false;
+    let degraded = open(ls_opts).await;
+    set(&degraded, "during", "outage".into()).unwrap();
+    degraded.save().await.unwrap();
+    degraded.close().await.unwrap();
+
+    let mut idb_opts = opts(&name, StorageChoice::IndexedDb);
+    idb_opts.cross_tab = false;
+    let back = open(idb_opts.clone()).await;
+    assert_eq!(back.get("during").as_string().as_deref(), Some("outage"));
+    back.save().await.unwrap();
+    back.close().await.unwrap();
+    assert!(
+        ls_keys(&name, "ctx").is_empty(),
+        "folded into IndexedDB, then removed"
+    );
+    let again = open(idb_opts).await;
+    assert_eq!(again.get("during").as_string().as_deref(), Some("outage"));
+}

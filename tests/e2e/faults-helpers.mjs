@@ -169,6 +169,11 @@ export function rawStoragePage() {
       window.s = undefined;
       return { ok: false, error: plain(e), ms: performance.now() - t0, events: window.events };
     }
+    // The same events through on() handlers added before the next macrotask (they are replayed).
+    window.onEvents = [];
+    for (const event of ["saved", "restored", "recovered", "degraded", "remote-change", "error"]) {
+      s.on(event, (detail) => window.onEvents.push({ event, detail: plain(detail) }));
+    }
     return { ok: true, info: s.info(), ctx: plain(s.get()), ms: performance.now() - t0, events: window.events };
   };
 }
@@ -247,7 +252,8 @@ export function localStorageDenied() {
 
 /**
  * `IDBObjectStore.prototype.put` throws `window.quotaError()` while
- * `window.failPut` is true (off by default; each page has its own flag).
+ * `window.failPut` is true (off by default; each page has its own flag),
+ * only for the key `window.failPutKey` if that is set.
  * `window.putFailures` counts the refused calls.
  */
 export function putFailsOnFlag() {
@@ -255,9 +261,16 @@ export function putFailsOnFlag() {
   window.failPut = false;
   window.putFailures = 0;
   window.quotaError = () => new DOMException("quota", "QuotaExceededError");
+  window.failPutKey = null; // when set, only puts of this key fail
+  window.failMode = "throw"; // or "abort": the put is issued, then its transaction aborted (a disk error)
   IDBObjectStore.prototype.put = function (...args) {
-    if (window.failPut) {
+    if (window.failPut && (window.failPutKey == null || args[1] === window.failPutKey)) {
       window.putFailures++;
+      if (window.failMode === "abort") {
+        const r = orig.apply(this, args);
+        this.transaction.abort();
+        return r;
+      }
       throw window.quotaError();
     }
     return orig.apply(this, args);

@@ -92,6 +92,13 @@ impl Settle {
     }
 }
 
+/// Removes what `on_done` set: call before dropping its `Settle` early, or
+/// the browser would later call a dropped closure.
+fn detach(tx: &IdbTransaction) {
+    tx.set_oncomplete(None);
+    tx.set_onabort(None);
+}
+
 /// Settles when `tx` completes (ok) or aborts (error: the reason).
 fn on_done(tx: &IdbTransaction) -> Settle {
     let t = tx.clone();
@@ -157,6 +164,19 @@ async fn open_db(db_name: &str, version: Option<u32>) -> Result<IdbDatabase> {
     req.set_onerror(Some(s.fail_fn()));
     let opened = within(OPEN_TIMEOUT_MS, s.wait()).await;
     req.set_onupgradeneeded(None);
+    if opened.is_none() {
+        // Gave up waiting: if the open answers later, close that connection
+        // (it would block other tabs' upgrades) instead of calling the
+        // dropped handlers.
+        let late = req.clone();
+        let close = Closure::once_into_js(move || {
+            if let Ok(db) = late.result().and_then(|v| v.dyn_into::<IdbDatabase>()) {
+                db.close();
+            }
+        });
+        req.set_onsuccess(Some(close.unchecked_ref()));
+        req.set_onerror(None);
+    }
     match opened {
         Some(Ok(db)) => db.dyn_into::<IdbDatabase>().map_err(|_| {
             Error::new(
@@ -221,7 +241,9 @@ impl IdbStorage {
             .object_store(STORE)
             .and_then(|store| write_batch(&store, batch))
         {
-            // A value that cannot be cloned throws here: undo the rest.
+            // A value that cannot be cloned, or a full quota, throws here:
+            // undo the rest.
+            detach(&tx);
             let _ = tx.abort();
             return Err(e);
         }
@@ -268,8 +290,17 @@ impl IdbStorage {
         let db = self.db.borrow().clone().ok_or(JsValue::NULL)?;
         let tx = self.transaction(&db, IdbTransactionMode::Readonly)?;
         let done = on_done(&tx);
-        let reads = Self::issue_reads(&tx.object_store(STORE)?, keys, prefix)?;
-        Ok((done, reads))
+        match tx
+            .object_store(STORE)
+            .and_then(|store| Self::issue_reads(&store, keys, prefix))
+        {
+            Ok(reads) => Ok((done, reads)),
+            Err(e) => {
+                detach(&tx);
+                let _ = tx.abort();
+                Err(e)
+            }
+        }
     }
 
     /// Starts a read-modify-write transaction: reads now, and `modify` runs

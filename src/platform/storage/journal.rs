@@ -7,6 +7,10 @@
 //! because it is synchronous. So a leaving tab writes its record here, under
 //! `session-persist:<name>:tab:<tabId>`, and the next load or save folds it
 //! into IndexedDB.
+//!
+//! The context a session saved to localStorage while IndexedDB was
+//! unavailable (`session-persist:<name>:ctx`) is read the same way, so that
+//! once IndexedDB works again what was saved meanwhile is merged, not hidden.
 
 use wasm_bindgen::JsValue;
 
@@ -17,6 +21,8 @@ use crate::platform::{env, js};
 pub struct LocalJournal {
     storage: web_sys::Storage,
     prefix: String,
+    /// The localStorage backend's context record of this name.
+    fallback_ctx: String,
 }
 
 /// A journal as read: its localStorage key, its text (to delete it only if
@@ -36,6 +42,7 @@ impl LocalJournal {
         Some(LocalJournal {
             storage: env::local_storage()?,
             prefix: format!("session-persist:{name}:tab:"),
+            fallback_ctx: format!("session-persist:{name}:ctx"),
         })
     }
 
@@ -49,7 +56,8 @@ impl LocalJournal {
             .map_err(|e| js::storage_error("localStorage refused the journal", &e))
     }
 
-    /// Every journal of this name.
+    /// Every journal of this name, and the context saved to localStorage
+    /// while degraded, if any.
     pub fn read(&self) -> Vec<Found> {
         let n = self.storage.length().unwrap_or(0);
         let mut out = Vec::new();
@@ -57,7 +65,7 @@ impl LocalJournal {
             let Ok(Some(key)) = self.storage.key(i) else {
                 continue;
             };
-            if !key.starts_with(&self.prefix) {
+            if !key.starts_with(&self.prefix) && key != self.fallback_ctx {
                 continue;
             }
             let Ok(Some(text)) = self.storage.get_item(&key) else {
