@@ -120,10 +120,28 @@ pub fn whole_number(name: &str, value: f64, max: f64) -> Result<f64> {
     if !value.is_finite() || value < 0.0 || value.fract() != 0.0 || value > max {
         return Err(Error::new(
             Code::InvalidArgument,
-            format!("{name} must be a whole number from 0 to {max}, not {value}"),
+            format!(
+                "{name} must be a whole number from 0 to {}, not {}",
+                max as u64,
+                describe(value)
+            ),
         ));
     }
     Ok(value)
+}
+
+/// A number for an error message, without float formatting (which would
+/// add about 15 KB of wasm for this one message).
+fn describe(value: f64) -> String {
+    if value.is_nan() {
+        "NaN".into()
+    } else if value.is_infinite() {
+        if value > 0.0 { "Infinity" } else { "-Infinity" }.into()
+    } else if value.fract() != 0.0 {
+        "a fraction".into()
+    } else {
+        (value as i64).to_string()
+    }
 }
 
 /// Checks the `name` option: non-empty, at most 100 characters, so it can
