@@ -560,6 +560,25 @@ async fn a_tampered_record_is_detected_kept_aside_and_not_loaded() {
     assert!(kept.unwrap().contains("tampered"));
 }
 
+/// Waits for an IndexedDB open or delete made as another tab would; its
+/// result, or an error if it fails or is blocked by our connection.
+async fn other_tab(req: &web_sys::IdbOpenDbRequest) -> Result<JsValue, JsValue> {
+    let r = req.clone();
+    let done = js_sys::Promise::new(&mut |resolve, reject| {
+        let r = r.clone();
+        let ok = Closure::once_into_js(move || {
+            let _ = resolve.call1(
+                &JsValue::UNDEFINED,
+                &r.result().unwrap_or(JsValue::UNDEFINED),
+            );
+        });
+        req.set_onsuccess(Some(ok.unchecked_ref()));
+        req.set_onerror(Some(&reject));
+        req.set_onblocked(Some(&reject));
+    });
+    wasm_bindgen_futures::JsFuture::from(done).await
+}
+
 #[wasm_bindgen_test]
 async fn a_connection_closed_for_another_tab_is_reopened() {
     let name = unique("reopen");
@@ -572,14 +591,7 @@ async fn a_connection_closed_for_another_tab_is_reopened() {
     let req = factory
         .delete_database(&format!("session-persist:{name}"))
         .unwrap();
-    let deleted = js_sys::Promise::new(&mut |resolve, reject| {
-        req.set_onsuccess(Some(&resolve));
-        req.set_onerror(Some(&reject));
-        req.set_onblocked(Some(&reject));
-    });
-    wasm_bindgen_futures::JsFuture::from(deleted)
-        .await
-        .expect("delete not blocked");
+    other_tab(&req).await.expect("delete not blocked");
     set(&s, "b", 2.into()).unwrap();
     s.save().await.expect("save after reconnect");
     let again = open(opts(&name, StorageChoice::IndexedDb)).await;
@@ -1216,21 +1228,8 @@ async fn a_database_upgraded_by_another_connection_is_reopened_at_its_version() 
     let req = factory
         .open_with_u32(&format!("session-persist:{name}"), 2)
         .unwrap();
-    let r = req.clone();
-    let upgraded = js_sys::Promise::new(&mut |resolve, reject| {
-        let r = r.clone();
-        let done = Closure::once_into_js(move || {
-            let db: web_sys::IdbDatabase = r.result().unwrap().unchecked_into();
-            db.close();
-            resolve.call0(&JsValue::UNDEFINED).unwrap();
-        });
-        req.set_onsuccess(Some(done.unchecked_ref()));
-        req.set_onerror(Some(&reject));
-        req.set_onblocked(Some(&reject));
-    });
-    wasm_bindgen_futures::JsFuture::from(upgraded)
-        .await
-        .expect("upgrade not blocked");
+    let db = other_tab(&req).await.expect("upgrade not blocked");
+    db.unchecked_into::<web_sys::IdbDatabase>().close();
     set(&s, "b", 2.into()).unwrap();
     s.save().await.expect("save after the upgrade");
     let again = open(opts(&name, StorageChoice::IndexedDb)).await;

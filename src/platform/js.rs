@@ -84,11 +84,6 @@ pub fn storage_error(context: &str, value: &JsValue) -> Error {
     let code_22 = get(value, "code").as_f64() == Some(22.0);
     let quota =
         code_22 || text.contains("Quota") || text.contains("quota") || text.contains("QUOTA");
-    storage_error_text(context, &text, quota)
-}
-
-/// Like [`storage_error`] for an error known only by its text.
-pub fn storage_error_text(context: &str, text: &str, quota: bool) -> Error {
     if quota {
         Error::new(
             Code::QuotaExceeded,

@@ -196,7 +196,6 @@ impl Session {
     /// stored context (and anything newer a live tab holds), and starts
     /// autosave.
     pub async fn open(opts: Options, session_id: String, hooks: Hooks) -> Result<Session> {
-        let hooks_migrate = hooks.migrate;
         let mut tab_id = env::tab_id();
         if !tabs::claim(&opts.name, &tab_id).await {
             // A duplicated tab starts with the original's sessionStorage,
@@ -234,7 +233,7 @@ impl Session {
                     subscribers: Vec::new(),
                     handlers: Vec::new(),
                     on_event: hooks.on_event,
-                    migrate: hooks_migrate.clone(),
+                    migrate: hooks.migrate,
                     next_id: 1,
                     opening_events: Some(Vec::new()),
                     closed: false,
@@ -262,7 +261,7 @@ impl Session {
         // Listen before loading, so nothing sent meanwhile is missed (merging
         // is order-independent).
         session.join_channel();
-        if let Err(e) = session.load(hooks_migrate).await {
+        if let Err(e) = session.load().await {
             session.shut();
             return Err(e);
         }
@@ -307,7 +306,8 @@ impl Session {
     /// if the primary is damaged; migrated if stored with an older schema;
     /// refused if newer), journals of tabs that left, and metadata. Fails
     /// only when `migrate` fails, before anything is written.
-    async fn load(&self, migrate: Option<Function>) -> Result<()> {
+    async fn load(&self) -> Result<()> {
+        let migrate = self.state().migrate.clone();
         let storage = self.storage();
         let (mut found, journals) = match storage.read(&[CTX, META], JOURNAL_PREFIX).await {
             Ok(f) => f,
