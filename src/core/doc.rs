@@ -6,9 +6,8 @@
 //! `V` is the value as the platform holds it (a JS value in the browser, a
 //! string in native tests); the document never looks inside it.
 
-use std::collections::BTreeMap;
-
 use super::clock::{Clock, Stamp};
+use super::keymap::KeyMap;
 
 /// One key's state.
 #[derive(Clone, Debug, PartialEq)]
@@ -33,7 +32,7 @@ pub enum Op<V> {
 /// The context: entries plus a revision that grows with every change.
 #[derive(Clone, Debug)]
 pub struct Doc<V> {
-    entries: BTreeMap<String, Entry<V>>,
+    entries: KeyMap<Entry<V>>,
     revision: u64,
     bytes: usize,
 }
@@ -41,7 +40,7 @@ pub struct Doc<V> {
 impl<V> Default for Doc<V> {
     fn default() -> Self {
         Doc {
-            entries: BTreeMap::new(),
+            entries: KeyMap::new(),
             revision: 0,
             bytes: 0,
         }
@@ -55,7 +54,7 @@ impl<V: Clone> Doc<V> {
     }
 
     /// A document holding `entries` (as loaded from storage) at `revision`.
-    pub fn from_entries(entries: BTreeMap<String, Entry<V>>, revision: u64) -> Self {
+    pub fn from_entries(entries: KeyMap<Entry<V>>, revision: u64) -> Self {
         let bytes = entries.values().map(|e| e.size).sum();
         Doc {
             entries,
@@ -104,10 +103,10 @@ impl<V: Clone> Doc<V> {
     /// The size the document would have after `ops`, without applying them.
     pub fn bytes_after(&self, ops: &[(String, Op<V>)]) -> usize {
         let mut bytes = self.bytes as isize;
-        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut seen: KeyMap<usize> = KeyMap::new();
         for (key, op) in ops {
             let before = seen
-                .get(key.as_str())
+                .get(key)
                 .copied()
                 .unwrap_or_else(|| self.entries.get(key).map_or(0, |e| e.size));
             let after = match op {
@@ -115,7 +114,7 @@ impl<V: Clone> Doc<V> {
                 Op::Delete => 0,
             };
             bytes += after as isize - before as isize;
-            seen.insert(key, after);
+            seen.insert(key.clone(), after);
         }
         bytes.max(0) as usize
     }
@@ -391,7 +390,7 @@ mod merge_properties {
             }
             // The winner of each key is the write with the largest stamp,
             // whatever it was: so a delete with the largest stamp stays deleted.
-            let mut expected: BTreeMap<String, (Stamp, Option<u16>)> = BTreeMap::new();
+            let mut expected: std::collections::BTreeMap<String, (Stamp, Option<u16>)> = Default::default();
             for (k, e) in &sent {
                 let better = expected.get(k).is_none_or(|(s, _)| e.stamp > *s);
                 if better {

@@ -8,6 +8,7 @@ pub mod doc;
 pub mod error;
 #[cfg(all(test, not(target_arch = "wasm32")))]
 mod fuzz;
+pub mod keymap;
 pub mod options;
 pub mod record;
 pub mod schedule;

@@ -147,7 +147,8 @@ fn describe(value: f64) -> String {
 /// Checks the `name` option: non-empty, at most 100 characters, so it can
 /// name a database and prefix storage keys.
 pub fn check_name(name: &str) -> Result<()> {
-    if name.is_empty() || name.chars().count() > 100 {
+    // Counts UTF-8 lead bytes: characters, without `chars().count()`'s code.
+    if name.is_empty() || name.bytes().filter(|b| b & 0xc0 != 0x80).count() > 100 {
         return Err(Error::new(
             Code::InvalidArgument,
             "name must be a non-empty string of at most 100 characters",

@@ -83,11 +83,7 @@ pub fn retain(index: &mut Vec<Info>, retention: Retention, now: u64) -> Vec<Stri
 
 /// Newest first; ties broken by id so the order is stable.
 pub fn sort_newest_first(index: &mut [Info]) {
-    index.sort_by(|a, b| {
-        b.created_at
-            .cmp(&a.created_at)
-            .then_with(|| b.id.cmp(&a.id))
-    });
+    super::keymap::sort_by(index, |a, b| (b.created_at, &b.id) < (a.created_at, &a.id));
 }
 
 /// A snapshot id: time-ordered, with `random` bits so that two tabs taking

@@ -82,8 +82,13 @@ pub fn message_of(value: &JsValue) -> String {
 pub fn storage_error(context: &str, value: &JsValue) -> Error {
     let text = message_of(value);
     let code_22 = get(value, "code").as_f64() == Some(22.0);
-    let quota =
-        code_22 || text.contains("Quota") || text.contains("quota") || text.contains("QUOTA");
+    // A byte-window search: `str::contains` links a substring searcher
+    // and its panic paths (about 5 KB of wasm) for this one line.
+    let quota = code_22
+        || text
+            .as_bytes()
+            .windows(5)
+            .any(|w| w.eq_ignore_ascii_case(b"quota"));
     if quota {
         Error::new(
             Code::QuotaExceeded,

@@ -19,7 +19,6 @@ mod snapshots;
 mod sync;
 
 use std::cell::RefCell;
-use std::collections::BTreeMap;
 use std::rc::{Rc, Weak};
 
 use gloo_timers::callback::Timeout;
@@ -29,6 +28,7 @@ use wasm_bindgen::JsValue;
 use crate::core::clock::Clock;
 use crate::core::doc::{Doc, Entry, Op};
 use crate::core::error::{Code, Error, Result};
+use crate::core::keymap::KeyMap;
 use crate::core::options::Options;
 use crate::core::record::{check_schema, SchemaCheck};
 use crate::core::schedule::Schedule;
@@ -153,7 +153,7 @@ struct State {
     lifecycle: Option<Lifecycle>,
     channel: Option<Channel>,
     /// Keys changed locally and not yet sent to other tabs.
-    outbox: Vec<String>,
+    outbox: KeyMap<()>,
     /// Whether a microtask will send the outbox.
     send_scheduled: bool,
     /// Keys a save merged in from storage, to announce once it is done.
@@ -240,7 +240,7 @@ impl Session {
                     timer: None,
                     lifecycle: None,
                     channel: None,
-                    outbox: Vec::new(),
+                    outbox: KeyMap::new(),
                     send_scheduled: false,
                     absorbed: Vec::new(),
                     hello: None,
@@ -499,11 +499,7 @@ impl Session {
     /// implausibly far in the future are dropped: they would win every
     /// merge. Returns the keys that changed. `revision`: the stored
     /// revision, adopted when the context was empty.
-    fn absorb(
-        &self,
-        mut entries: BTreeMap<String, Entry<Value>>,
-        revision: Option<u64>,
-    ) -> Vec<String> {
+    fn absorb(&self, mut entries: KeyMap<Entry<Value>>, revision: Option<u64>) -> Vec<String> {
         let now = env::now();
         entries.retain(|_, e| e.stamp.is_plausible(now));
         let mut st = self.state_mut();
@@ -689,15 +685,14 @@ impl Session {
                 return Ok(changed);
             }
             st.view = None;
-            let persisted: Vec<String> = changed
-                .iter()
-                .filter(|k| st.opts.persist.persists(k))
-                .cloned()
-                .collect();
-            if !persisted.is_empty() {
+            let mut persisted = false;
+            for k in changed.iter().filter(|k| st.opts.persist.persists(k)) {
+                st.outbox.insert(k.clone(), ());
+                persisted = true;
+            }
+            if persisted {
                 st.schedule.changed(now);
             }
-            st.outbox.extend(persisted);
             changed
         };
         self.arm_timer();

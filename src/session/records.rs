@@ -5,8 +5,6 @@
 //! clones a few strings instead of a deep object, and the checksum covers
 //! exactly the text that is stored.
 
-use std::collections::BTreeMap;
-
 use js_sys::Array;
 use wasm_bindgen::{JsCast, JsValue};
 
@@ -14,6 +12,7 @@ use crate::core::checksum;
 use crate::core::clock::Stamp;
 use crate::core::doc::{Doc, Entry};
 use crate::core::error::{Code, Error, Result};
+use crate::core::keymap::KeyMap;
 use crate::core::options::Options;
 use crate::core::record::{self, Digest, Header, FORMAT};
 use crate::core::snapshots::{Info, Source};
@@ -28,7 +27,7 @@ pub struct Record {
     /// Its header.
     pub header: Header,
     /// Its entries, tombstones included.
-    pub entries: BTreeMap<String, Entry<Value>>,
+    pub entries: KeyMap<Entry<Value>>,
 }
 
 impl Record {

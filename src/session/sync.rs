@@ -9,8 +9,6 @@
 //! replays do not matter. Anything else on the channel (another version,
 //! a foreign script, garbage) is ignored, never thrown.
 
-use std::collections::BTreeMap;
-
 use js_sys::{Array, Function, Promise};
 use wasm_bindgen::JsValue;
 use wasm_bindgen_futures::JsFuture;
@@ -18,6 +16,7 @@ use wasm_bindgen_futures::JsFuture;
 use super::{Session, CTX, JOURNAL_PREFIX};
 use crate::core::clock::Stamp;
 use crate::core::doc::Entry;
+use crate::core::keymap::KeyMap;
 use crate::platform::channel::Channel;
 use crate::platform::storage::within;
 use crate::platform::value::Value;
@@ -82,17 +81,11 @@ impl Session {
         let entries = {
             let mut st = self.state_mut();
             st.send_scheduled = false;
-            let mut keys = std::mem::take(&mut st.outbox);
+            let keys = std::mem::take(&mut st.outbox);
             if keys.is_empty() || st.channel.is_none() {
                 return;
             }
-            keys.sort();
-            keys.dedup();
-            encode_entries(
-                st.doc
-                    .entries()
-                    .filter(|(k, _)| keys.binary_search(k).is_ok()),
-            )
+            encode_entries(st.doc.entries().filter(|(k, _)| keys.contains_key(k)))
         };
         self.post(vec![("t", "ops".into()), ("e", entries)]);
     }
@@ -238,13 +231,13 @@ fn encode_entries<'a>(entries: impl Iterator<Item = (&'a String, &'a Entry<Value
 /// Reads `[[key, stamp, json|null]]`. `None` if anything in it is
 /// malformed: a tab running this protocol never sends a bad entry, so one
 /// means the whole message is not to be trusted.
-fn decode_entries(v: &JsValue) -> Option<BTreeMap<String, Entry<Value>>> {
+fn decode_entries(v: &JsValue) -> Option<KeyMap<Entry<Value>>> {
     if !Array::is_array(v) {
         return None;
     }
     let arr: &Array = wasm_bindgen::JsCast::unchecked_ref(v);
     let now = env::now();
-    let mut out = BTreeMap::new();
+    let mut out = KeyMap::new();
     for item in arr.iter() {
         if !Array::is_array(&item) {
             return None;

@@ -72,7 +72,7 @@ impl Synchronous for LocalStorage {
                     }
                 }
             }
-            matching.sort_by(|a: &(String, JsValue), b| a.0.cmp(&b.0));
+            crate::core::keymap::sort_by(&mut matching, |a, b| a.0 < b.0);
         }
         (values, matching)
     }

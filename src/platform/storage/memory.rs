@@ -2,15 +2,15 @@
 //! page, gone when the page goes.
 
 use std::cell::RefCell;
-use std::collections::HashMap;
 
 use wasm_bindgen::JsValue;
 
 use super::{Backend, Batch, Found, Synchronous};
 use crate::core::error::Result;
+use crate::core::keymap::KeyMap;
 
 thread_local! {
-    static STORES: RefCell<HashMap<String, HashMap<String, JsValue>>> = RefCell::new(HashMap::new());
+    static STORES: RefCell<KeyMap<KeyMap<JsValue>>> = RefCell::new(KeyMap::new());
 }
 
 /// Records of one session name, in memory.
@@ -38,9 +38,10 @@ impl Synchronous for MemoryStorage {
             let store = s.get(&self.name);
             let values = keys
                 .iter()
-                .map(|k| store.and_then(|m| m.get(*k).cloned()))
+                .map(|k| store.and_then(|m| m.get(k).cloned()))
                 .collect();
-            let mut matching: Vec<(String, JsValue)> = match (store, prefix.is_empty()) {
+            // In key order already.
+            let matching: Vec<(String, JsValue)> = match (store, prefix.is_empty()) {
                 (Some(m), false) => m
                     .iter()
                     .filter(|(k, _)| k.starts_with(prefix))
@@ -48,7 +49,6 @@ impl Synchronous for MemoryStorage {
                     .collect(),
                 _ => Vec::new(),
             };
-            matching.sort_by(|a, b| a.0.cmp(&b.0));
             (values, matching)
         })
     }
@@ -56,7 +56,12 @@ impl Synchronous for MemoryStorage {
     fn apply(&self, batch: Batch) -> Result<()> {
         STORES.with(|s| {
             let mut s = s.borrow_mut();
-            let store = s.entry(self.name.clone()).or_default();
+            if !s.contains_key(&self.name) {
+                s.insert(self.name.clone(), KeyMap::new());
+            }
+            let Some(store) = s.get_mut(&self.name) else {
+                return;
+            };
             for (k, v) in batch.puts {
                 store.insert(k, v);
             }
