@@ -17,15 +17,20 @@ pub fn get(obj: &JsValue, key: &str) -> JsValue {
 /// `obj[key] = value` as an own data property, safe for keys such as
 /// `__proto__` that a plain assignment would treat specially.
 pub fn set(obj: &Object, key: &str, value: &JsValue) {
+    set_key(obj, key, &JsValue::from_str(key), value);
+}
+
+/// [`set`] with the key also given as a JS string (saves converting it).
+pub fn set_key(obj: &Object, key: &str, key_js: &JsValue, value: &JsValue) {
     if key == "__proto__" {
         let desc = Object::new();
         let _ = Reflect::set(&desc, &"value".into(), value);
         let _ = Reflect::set(&desc, &"enumerable".into(), &JsValue::TRUE);
         let _ = Reflect::set(&desc, &"writable".into(), &JsValue::TRUE);
         let _ = Reflect::set(&desc, &"configurable".into(), &JsValue::TRUE);
-        Object::define_property(obj, &JsValue::from_str(key), &desc);
+        Object::define_property(obj, key_js, &desc);
     } else {
-        let _ = Reflect::set(obj, &JsValue::from_str(key), value);
+        let _ = Reflect::set(obj, key_js, value);
     }
 }
 

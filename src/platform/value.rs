@@ -2,9 +2,12 @@
 //! (Rust never needs to read it); Rust keeps its JSON text's size and hash
 //! for size limits and checksums.
 
+use std::cell::RefCell;
+
 use wasm_bindgen::prelude::*;
 
 use crate::core::checksum;
+use crate::core::clock::Stamp;
 use crate::core::error::{Code, Error};
 
 #[wasm_bindgen(module = "/src/platform/value.js")]
@@ -30,6 +33,28 @@ pub struct Value {
     pub json: JsValue,
     /// Hash of the JSON text (UTF-8).
     pub hash: u64,
+    /// Its key as a JS string.
+    pub key: JsValue,
+    /// The stamp it was last saved or sent with, as text and as a JS
+    /// string: a save re-encodes only the entries that changed.
+    encoded_stamp: RefCell<Option<(Stamp, String, JsValue)>>,
+}
+
+impl Value {
+    /// `stamp` as text and as a JS string (cached: the stamp of a held value
+    /// changes only when the value does).
+    pub fn encoded_stamp(&self, stamp: &Stamp) -> (String, JsValue) {
+        let mut cache = self.encoded_stamp.borrow_mut();
+        if let Some((s, text, js)) = cache.as_ref() {
+            if s == stamp {
+                return (text.clone(), js.clone());
+            }
+        }
+        let text = stamp.encode();
+        let js = JsValue::from_str(&text);
+        *cache = Some((stamp.clone(), text.clone(), js.clone()));
+        (text, js)
+    }
 }
 
 impl Value {
@@ -55,6 +80,8 @@ impl Value {
                 js,
                 json: json.into(),
                 hash,
+                key: JsValue::from_str(key),
+                encoded_stamp: RefCell::default(),
             },
             size,
         ))
@@ -63,7 +90,8 @@ impl Value {
     /// A value read back from stored or received JSON text. `None` if the
     /// text is not JSON, or parses to something [`Value::encode`] would
     /// refuse (`1e999` parses to `Infinity`).
-    pub fn decode(key: &str, json: JsValue) -> Option<(Value, usize)> {
+    /// `key_js`: the key as a JS string, if the caller has it.
+    pub fn decode(key: &str, key_js: JsValue, json: JsValue) -> Option<(Value, usize)> {
         let text = json.as_string()?;
         let js = decode_value(&json);
         if js.is_undefined() {
@@ -71,6 +99,15 @@ impl Value {
         }
         let size = key.len() + text.len();
         let hash = checksum::hash(text.as_bytes());
-        Some((Value { js, json, hash }, size))
+        Some((
+            Value {
+                js,
+                json,
+                hash,
+                key: key_js,
+                encoded_stamp: RefCell::default(),
+            },
+            size,
+        ))
     }
 }

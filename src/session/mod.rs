@@ -17,6 +17,7 @@ mod recovery;
 mod saving;
 mod snapshots;
 mod sync;
+mod view;
 
 use std::cell::RefCell;
 use std::rc::{Rc, Weak};
@@ -55,7 +56,10 @@ const SNAP_INDEX: &str = "snapidx";
 const DAMAGED: &str = "ctx.damaged";
 /// Prefix of the backup ring: earlier saved versions of `ctx`.
 const BAK_PREFIX: &str = "bak:";
-/// Storage key of the backup ring's next slot.
+/// Storage key of the write head, `{ next, w, ws }`: the backup ring's next
+/// slot, and the tab and write number that wrote `ctx` (written with it, so
+/// a save reads this small record instead of the whole context to learn
+/// whether anyone wrote since).
 const BAK_INDEX: &str = "bakidx";
 /// Prefix of the journal a leaving tab writes (`tab:<tabId>`); the next
 /// save of any tab folds journals into the context record.
@@ -135,11 +139,13 @@ struct State {
     /// Sequence number of this tab's last context write (stored in the
     /// record, so the next write can tell whether anyone wrote since).
     write_seq: u64,
+    /// What storage holds, as far as this tab knows.
+    stored: Option<Stored>,
     last_saved_at: Option<u64>,
     restore_count: u32,
     last_restored_at: Option<u64>,
     recovered_from_backup: bool,
-    view: Option<JsValue>,
+    view: view::View,
     subscribers: Vec<(u32, Function)>,
     handlers: Vec<(u32, Event, Function)>,
     on_event: Option<Function>,
@@ -156,10 +162,26 @@ struct State {
     outbox: KeyMap<()>,
     /// Whether a microtask will send the outbox.
     send_scheduled: bool,
+    /// Whether another tab of this name may be listening: it said so on the
+    /// channel, or Web Locks showed one (or could not tell) at open. Until
+    /// then changes are not posted (a tab that opens later asks for the
+    /// whole state), which saves a message per change in a lone tab.
+    peers: bool,
     /// Keys a save merged in from storage, to announce once it is done.
     absorbed: Vec<String>,
     /// Resolves the wait for a reply to this tab's `hello`.
     hello: Option<(String, Function)>,
+}
+
+/// What this tab last wrote to (or read from) storage, to write the next
+/// save without reading first (see `saving`).
+struct Stored {
+    /// The `ctx` record.
+    record: JsValue,
+    /// Its writer and write number, as the `head` record says.
+    writer: (String, u64),
+    /// The backup ring's next slot.
+    bak_next: u32,
 }
 
 /// A session handle that does not keep it alive (for JS closures).
@@ -196,14 +218,25 @@ impl Session {
     /// stored context (and anything newer a live tab holds), and starts
     /// autosave.
     pub async fn open(opts: Options, session_id: String, hooks: Hooks) -> Result<Session> {
-        let mut tab_id = env::tab_id();
-        if !tabs::claim(&opts.name, &tab_id).await {
-            // A duplicated tab starts with the original's sessionStorage,
-            // hence its id: two writers must never share one.
-            tab_id = env::new_tab_id();
-            tabs::claim(&opts.name, &tab_id).await;
-        }
-        let (storage, degraded) = storage::open(&opts.name, opts.storage).await;
+        // Tab presence (Web Locks) and storage open at the same time. The
+        // count of other tabs is taken after this tab's claim, so of two
+        // tabs opening at once at least one sees the other.
+        let presence = async {
+            let mut tab_id = env::tab_id();
+            if !tabs::claim(&opts.name, &tab_id).await {
+                // A duplicated tab starts with the original's sessionStorage,
+                // hence its id: two writers must never share one.
+                tab_id = env::new_tab_id();
+                tabs::claim(&opts.name, &tab_id).await;
+            }
+            let others = match opts.cross_tab {
+                true => tabs::others(&opts.name, &tab_id).await,
+                false => Some(0),
+            };
+            (tab_id, others)
+        };
+        let ((tab_id, others), (storage, degraded)) =
+            storage::both(presence, storage::open(&opts.name, opts.storage)).await;
         let schedule = Schedule::new(opts.save_debounce, opts.auto_save_interval);
         let journal = match storage.backend() {
             Backend::IndexedDb => LocalJournal::open(&opts.name),
@@ -225,11 +258,12 @@ impl Session {
                     // Random start: a reloaded tab keeps its id, and must not
                     // mistake a record it wrote before the reload for its last.
                     write_seq: env::random() & 0xffff_ffff,
+                    stored: None,
                     last_saved_at: None,
                     restore_count: 0,
                     last_restored_at: None,
                     recovered_from_backup: false,
-                    view: None,
+                    view: view::View::default(),
                     subscribers: Vec::new(),
                     handlers: Vec::new(),
                     on_event: hooks.on_event,
@@ -242,6 +276,7 @@ impl Session {
                     channel: None,
                     outbox: KeyMap::new(),
                     send_scheduled: false,
+                    peers: false,
                     absorbed: Vec::new(),
                     hello: None,
                 }),
@@ -265,7 +300,7 @@ impl Session {
             session.shut();
             return Err(e);
         }
-        session.catch_up_from_tabs().await;
+        session.catch_up_from_tabs(others).await;
         let initial = session.state().opts.initial_snapshot_id.clone();
         if let Some(id) = initial {
             if let Err(e) = session.restore_snapshot(&id).await {
@@ -309,7 +344,10 @@ impl Session {
     async fn load(&self) -> Result<()> {
         let migrate = self.state().migrate.clone();
         let storage = self.storage();
-        let (mut found, journals) = match storage.read(&[CTX, META], JOURNAL_PREFIX).await {
+        let (mut found, journals) = match storage
+            .read(&[CTX, META, BAK_INDEX], JOURNAL_PREFIX)
+            .await
+        {
             Ok(f) => f,
             Err(e) => {
                 // Unreadable storage must not stop the app, and what it holds
@@ -323,6 +361,7 @@ impl Session {
                 return Ok(());
             }
         };
+        let bak_index = found.pop().flatten();
         let meta = found.pop().flatten();
         let ctx = found.pop().flatten();
         let (count, at) = meta.as_ref().map(records::decode_meta).unwrap_or((0, None));
@@ -333,7 +372,10 @@ impl Session {
         }
         let primary = match ctx {
             Some(raw) => match records::decode(&raw) {
-                Ok(record) => Some((raw, record)),
+                Ok(record) => {
+                    self.remember_stored(&raw, bak_index.as_ref());
+                    Some((raw, record))
+                }
                 Err(e) => self.recover_from_backups(raw, &e).await,
             },
             None => None,
@@ -397,7 +439,7 @@ impl Session {
             }
         }
         if loaded {
-            self.count_restore().await;
+            self.count_restore();
         }
         Ok(())
     }
@@ -427,9 +469,17 @@ impl Session {
         (record.header.schema == self.state().opts.version).then_some(record)
     }
 
-    /// Records one more restore in the stored metadata.
-    async fn count_restore(&self) {
+    /// Records one more restore: at once in memory (and the `restored`
+    /// event), and in the stored metadata in the background, so opening
+    /// does not wait for a write.
+    fn count_restore(&self) {
         let now = env::now();
+        let revision = {
+            let mut st = self.state_mut();
+            st.restore_count += 1;
+            st.last_restored_at = Some(now);
+            st.doc.revision()
+        };
         let seen: Rc<RefCell<u32>> = Rc::default();
         let s = seen.clone();
         let write = self.storage().update(
@@ -447,15 +497,17 @@ impl Session {
                 }
             }),
         );
-        if let Err(e) = write.await {
-            self.emit_error(&e);
-        }
-        let revision = {
-            let mut st = self.state_mut();
-            st.restore_count = (*seen.borrow()).max(st.restore_count + 1);
-            st.last_restored_at = Some(now);
-            st.doc.revision()
-        };
+        let session = self.clone();
+        wasm_bindgen_futures::spawn_local(async move {
+            match write.await {
+                // Another tab may have counted restores meanwhile.
+                Ok(()) => {
+                    let mut st = session.state_mut();
+                    st.restore_count = st.restore_count.max(*seen.borrow());
+                }
+                Err(e) => session.emit_error(&e),
+            }
+        });
         self.emit(
             Event::Restored,
             js::object([
@@ -515,7 +567,7 @@ impl Session {
                 .map(|(k, _)| k.clone())
                 .collect();
             st.doc = Doc::from_entries(entries, rev);
-            st.view = None;
+            st.view.replaced();
             return keys;
         }
         let mut changed = Vec::new();
@@ -528,9 +580,7 @@ impl Session {
                 changed.push(k);
             }
         }
-        if !changed.is_empty() {
-            st.view = None;
-        }
+        st.view.changed(&changed);
         changed
     }
 
@@ -572,16 +622,9 @@ impl Session {
     /// The context as a frozen plain object; the same object until the
     /// next change.
     pub fn view(&self) -> JsValue {
-        if let Some(v) = &self.state().view {
-            return v.clone();
-        }
-        let obj = js_sys::Object::new();
-        for (k, v) in self.state().doc.live() {
-            js::set(&obj, k, &v.js);
-        }
-        let view: JsValue = js_sys::Object::freeze(&obj).into();
-        self.state_mut().view = Some(view.clone());
-        view
+        let mut st = self.state_mut();
+        let st = &mut *st;
+        st.view.get(&st.doc)
     }
 
     /// The value of `key`, or `undefined`.
@@ -684,7 +727,7 @@ impl Session {
             if changed.is_empty() {
                 return Ok(changed);
             }
-            st.view = None;
+            st.view.changed(&changed);
             let mut persisted = false;
             for k in changed.iter().filter(|k| st.opts.persist.persists(k)) {
                 st.outbox.insert(k.clone(), ());

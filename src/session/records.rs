@@ -44,6 +44,23 @@ pub fn written_by(v: &JsValue, writer: Writer) -> bool {
         && js::get(v, "ws").as_f64() == Some(writer.1 as f64)
 }
 
+/// The writer a record (or `head`) names.
+pub fn writer_of(v: &JsValue) -> Option<(String, u64)> {
+    let w = js::get(v, "w").as_string()?;
+    let ws = js::get(v, "ws").as_f64()?;
+    Some((w, ws as u64))
+}
+
+/// The write head record: the backup ring's next slot, and who wrote the
+/// context record stored with it.
+pub fn encode_head(next: u32, writer: Writer) -> JsValue {
+    js::object([
+        ("next", next.into()),
+        ("w", writer.0.into()),
+        ("ws", (writer.1 as f64).into()),
+    ])
+}
+
 /// The record of the persisted keys of `doc`, and its size in bytes.
 pub fn encode(doc: &Doc<Value>, opts: &Options, now: u64, writer: Writer) -> (JsValue, usize) {
     let header = Header {
@@ -62,9 +79,20 @@ pub fn encode(doc: &Doc<Value>, opts: &Options, now: u64, writer: Writer) -> (Js
         .filter(|(k, _)| opts.persist.persists(k))
         .collect();
     for (k, e) in &persisted {
-        let stamp = e.stamp.encode();
-        keys.push(&JsValue::from_str(k));
-        stamps.push(&JsValue::from_str(&stamp));
+        let (stamp, stamp_js) = match &e.value {
+            Some(v) => {
+                keys.push(&v.key);
+                v.encoded_stamp(&e.stamp)
+            }
+            None => {
+                // Tombstones are few and hold no value to cache in.
+                keys.push(&JsValue::from_str(k));
+                let text = e.stamp.encode();
+                let js = JsValue::from_str(&text);
+                (text, js)
+            }
+        };
+        stamps.push(&stamp_js);
         vals.push(e.value.as_ref().map_or(&JsValue::NULL, |v| &v.json));
         bytes += e.size;
         encoded_stamps.push(stamp);
@@ -132,14 +160,15 @@ pub fn decode(v: &JsValue) -> Result<Record> {
     }
     let mut rows = Vec::with_capacity(n as usize);
     for i in 0..n {
-        let key = keys.get(i).as_string().ok_or_else(|| bad("key"))?;
+        let key_js = keys.get(i);
+        let key = key_js.as_string().ok_or_else(|| bad("key"))?;
         let stamp_text = stamps.get(i).as_string().ok_or_else(|| bad("stamp"))?;
         let stamp = Stamp::decode(&stamp_text).ok_or_else(|| bad("stamp"))?;
         let val = vals.get(i);
         let value = if val.is_null() {
             None
         } else {
-            Some(Value::decode(&key, val).ok_or_else(|| bad("value is not JSON"))?)
+            Some(Value::decode(&key, key_js, val).ok_or_else(|| bad("value is not JSON"))?)
         };
         rows.push((key, stamp_text, stamp, value));
     }

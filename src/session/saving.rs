@@ -15,12 +15,13 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 use gloo_timers::callback::Timeout;
+use wasm_bindgen::JsValue;
 
-use super::{records, Session, BAK_INDEX, BAK_PREFIX, CTX, DAMAGED, JOURNAL_PREFIX};
+use super::{records, Session, Stored, BAK_INDEX, BAK_PREFIX, CTX, DAMAGED, JOURNAL_PREFIX};
 use crate::core::error::Result;
 use crate::core::error::{Code, Error};
 use crate::core::record::{check_schema, SchemaCheck};
-use crate::platform::storage::{Backend, Batch, BoxFut, Found};
+use crate::platform::storage::{Backend, Batch, BoxFut, Found, Guess};
 use crate::platform::{env, js};
 
 /// Tombstones older than this are dropped on save (30 days): they only need
@@ -138,7 +139,10 @@ impl Session {
         }
     }
 
-    /// Issues a read-merge-write of the context.
+    /// Issues a read-merge-write of the context. When this tab knows what
+    /// storage holds (it wrote or read it last), the write is prepared now
+    /// and sent together with the read of `head` (one round trip); it is
+    /// kept only if nobody wrote since, else the full read-merge-write runs.
     fn begin_write(&self) -> Result<PendingWrite> {
         self.check_open()?;
         let storage = {
@@ -157,14 +161,14 @@ impl Session {
             refused.clone(),
         );
         // Runs inside the storage transaction, after the reads.
-        let done = storage.update(
-            &[CTX, BAK_INDEX],
-            JOURNAL_PREFIX,
-            Box::new(move |found| match Session::from_weak(&weak) {
-                Some(s) => s.compose_write(found, &w, &f, &r),
-                None => Batch::default(),
-            }),
-        );
+        let modify = Box::new(move |found| match Session::from_weak(&weak) {
+            Some(s) => s.compose_write(found, &w, &f, &r),
+            None => Batch::default(),
+        });
+        let done = match self.guess_write(&written) {
+            Some(guess) => storage.update_guessing(&[BAK_INDEX], JOURNAL_PREFIX, guess, modify),
+            None => storage.update(&[CTX, BAK_INDEX], JOURNAL_PREFIX, modify),
+        };
         Ok(PendingWrite {
             done,
             written,
@@ -172,6 +176,68 @@ impl Session {
             journal: false,
             refused,
         })
+    }
+
+    /// The write of a save that assumes storage holds what this tab last
+    /// wrote or read, and the check of that: `head` names that write, the
+    /// backup ring is where it was left, and no tab left a journal. `None`
+    /// when this tab does not know (first save, after a failure) or a
+    /// localStorage journal is waiting to be folded in.
+    fn guess_write(&self, written: &Rc<Cell<(u64, usize)>>) -> Option<Guess> {
+        let backend = self.state().storage.backend();
+        if backend != Backend::IndexedDb {
+            return None;
+        }
+        let journals = self.state().journal.as_ref().map(|j| j.read());
+        if journals.is_some_and(|j| !j.is_empty()) {
+            return None;
+        }
+        let previous = self.state_mut().stored.take()?;
+        let backups = self.state().opts.backups;
+        let mut batch = Batch::default();
+        let next = if backups > 0 {
+            batch.puts.push((
+                format!("{BAK_PREFIX}{}", previous.bak_next),
+                previous.record,
+            ));
+            (previous.bak_next + 1) % backups
+        } else {
+            0
+        };
+        let (record, head) = self.next_record(written, next);
+        batch.puts.push((CTX.into(), record));
+        batch.puts.push((BAK_INDEX.into(), head));
+        let (tab, seq) = previous.writer;
+        let expected_next = previous.bak_next;
+        let holds = Box::new(move |(found, journals): &Found| {
+            found[0].as_ref().is_some_and(|head| {
+                records::written_by(head, (&tab, seq))
+                    && ring_next(Some(head), backups) == expected_next
+            }) && journals.is_empty()
+        });
+        Some(Guess { batch, holds })
+    }
+
+    /// Builds the context record of the next write and its `head`, and
+    /// remembers them as what storage holds once written (with the backup
+    /// ring's next slot then).
+    fn next_record(&self, written: &Cell<(u64, usize)>, bak_next: u32) -> (JsValue, JsValue) {
+        let mut st = self.state_mut();
+        let now = env::now();
+        st.doc
+            .prune_tombstones(now.saturating_sub(TOMBSTONE_TTL_MS));
+        st.write_seq += 1;
+        let (record, bytes) = records::encode(&st.doc, &st.opts, now, (&st.tab_id, st.write_seq));
+        written.set((st.doc.revision(), bytes));
+        let head = records::encode_head(bak_next, (&st.tab_id, st.write_seq));
+        // If this write fails, storage's head will not name it, so the next
+        // save's guess fails its check and reads first: never wrong, only slower.
+        st.stored = Some(Stored {
+            record: record.clone(),
+            writer: (st.tab_id.clone(), st.write_seq),
+            bak_next,
+        });
+        (record, head)
     }
 
     /// Issues a blind write of this tab's journal record.
@@ -242,17 +308,10 @@ impl Session {
             }
         }
         // The record being replaced goes into the backup ring.
+        let mut bak_next = ring_next(ring.as_ref(), backups);
         if let (Some(v), true, true) = (stored, stored_valid, backups > 0) {
-            let next = ring
-                .as_ref()
-                .and_then(|r| js::get(r, "next").as_f64())
-                .unwrap_or(0.0) as u32
-                % backups;
-            batch.puts.push((format!("{BAK_PREFIX}{next}"), v));
-            batch.puts.push((
-                BAK_INDEX.into(),
-                js::object([("next", ((next + 1) % backups).into())]),
-            ));
+            batch.puts.push((format!("{BAK_PREFIX}{bak_next}"), v));
+            bak_next = (bak_next + 1) % backups;
         }
         for (key, j) in journals {
             if let Some(record) = self.usable(&j) {
@@ -272,15 +331,10 @@ impl Session {
             }
             folded.borrow_mut().push((found.key, found.text));
         }
-        let mut st = self.state_mut();
-        st.absorbed.extend(absorbed);
-        let now = env::now();
-        st.doc
-            .prune_tombstones(now.saturating_sub(TOMBSTONE_TTL_MS));
-        st.write_seq += 1;
-        let (record, bytes) = records::encode(&st.doc, &st.opts, now, (&st.tab_id, st.write_seq));
-        written.set((st.doc.revision(), bytes));
+        self.state_mut().absorbed.extend(absorbed);
+        let (record, head) = self.next_record(written, bak_next);
         batch.puts.push((CTX.into(), record));
+        batch.puts.push((BAK_INDEX.into(), head));
         batch
     }
 
@@ -351,4 +405,36 @@ impl Session {
         self.send_outbox();
         self.write_context().await
     }
+}
+
+impl Session {
+    /// Remembers a context record loaded from storage as what storage holds,
+    /// if the write head names its writer (so the next save can guess).
+    pub(super) fn remember_stored(&self, ctx: &JsValue, head: Option<&JsValue>) {
+        let Some(writer) = head.and_then(records::writer_of) else {
+            return;
+        };
+        if !records::written_by(ctx, (&writer.0, writer.1)) {
+            return;
+        }
+        let mut st = self.state_mut();
+        let bak_next = ring_next(head, st.opts.backups);
+        st.stored = Some(Stored {
+            record: ctx.clone(),
+            writer,
+            bak_next,
+        });
+    }
+}
+
+/// The backup ring's next slot, as its index record says (0 if it has none
+/// or a malformed one).
+fn ring_next(index: Option<&JsValue>, backups: u32) -> u32 {
+    if backups == 0 {
+        return 0;
+    }
+    index
+        .and_then(|r| js::get(r, "next").as_f64())
+        .unwrap_or(0.0) as u32
+        % backups
 }

@@ -237,6 +237,9 @@ impl Session {
         let _guard = self.inner.lock.acquire().await;
         self.apply(self.delete_all(), ChangeSource::Local, false)?;
         self.send_outbox();
+        // The next write must not guess: the record this tab last wrote
+        // would go into the (emptied) backup ring.
+        self.state_mut().stored = None;
         self.storage()
             .update(
                 &[SNAP_INDEX],

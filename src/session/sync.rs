@@ -20,7 +20,7 @@ use crate::core::keymap::KeyMap;
 use crate::platform::channel::Channel;
 use crate::platform::storage::within;
 use crate::platform::value::Value;
-use crate::platform::{env, js, tabs};
+use crate::platform::{env, js};
 
 /// Protocol version; messages of any other version are ignored.
 const PROTOCOL: u32 = 1;
@@ -67,6 +67,9 @@ impl Session {
     pub(super) fn schedule_send(&self) {
         {
             let mut st = self.state_mut();
+            if !st.peers {
+                st.outbox = KeyMap::new();
+            }
             if st.send_scheduled || st.outbox.is_empty() || st.channel.is_none() {
                 return;
             }
@@ -82,7 +85,7 @@ impl Session {
             let mut st = self.state_mut();
             st.send_scheduled = false;
             let keys = std::mem::take(&mut st.outbox);
-            if keys.is_empty() || st.channel.is_none() {
+            if keys.is_empty() || st.channel.is_none() || !st.peers {
                 return;
             }
             encode_entries(st.doc.entries().filter(|(k, _)| keys.contains_key(k)))
@@ -105,6 +108,7 @@ impl Session {
         if from.is_empty() || from == self.state().tab_id || self.state().closed {
             return;
         }
+        self.state_mut().peers = true;
         match js::get(msg, "t").as_string().as_deref() {
             Some("ops") => {
                 let Some(entries) = decode_entries(&js::get(msg, "e")) else {
@@ -153,23 +157,17 @@ impl Session {
     /// Asks live tabs for what they hold (changes not saved yet) and waits
     /// briefly for the first answer, so a new tab starts up to date. Skipped
     /// when no other tab is open.
-    pub(super) async fn catch_up_from_tabs(&self) {
-        let (name, tab_id, has_channel) = {
-            let st = self.state();
-            (
-                st.opts.name.clone(),
-                st.tab_id.clone(),
-                st.channel.is_some(),
-            )
-        };
-        if !has_channel {
+    /// `others`: how many other tabs Web Locks showed at open (`None`: unknown).
+    pub(super) async fn catch_up_from_tabs(&self, others: Option<u32>) {
+        if self.state().channel.is_none() {
             return;
         }
-        let wait = match tabs::others(&name, &tab_id).await {
+        let wait = match others {
             Some(0) => return,
             Some(_) => HELLO_WAIT_MS,
             None => HELLO_WAIT_UNKNOWN_MS,
         };
+        self.state_mut().peers = true;
         let answered = self.say_hello();
         let _ = within(wait, JsFuture::from(answered)).await;
         self.state_mut().hello = None;
@@ -220,9 +218,9 @@ impl Session {
 /// `[[key, stamp, json|null]]` for the given entries.
 fn encode_entries<'a>(entries: impl Iterator<Item = (&'a String, &'a Entry<Value>)>) -> JsValue {
     entries
-        .map(|(k, e)| {
-            let json = e.value.as_ref().map_or(JsValue::NULL, |v| v.json.clone());
-            Array::of3(&k.as_str().into(), &e.stamp.encode().into(), &json)
+        .map(|(k, e)| match &e.value {
+            Some(v) => Array::of3(&v.key, &v.encoded_stamp(&e.stamp).1, &v.json),
+            None => Array::of3(&k.as_str().into(), &e.stamp.encode().into(), &JsValue::NULL),
         })
         .collect::<Array>()
         .into()
@@ -246,7 +244,8 @@ fn decode_entries(v: &JsValue) -> Option<KeyMap<Entry<Value>>> {
         if item.length() != 3 {
             return None;
         }
-        let key = item.get(0).as_string()?;
+        let key_js = item.get(0);
+        let key = key_js.as_string()?;
         let stamp = item.get(1).as_string().and_then(|s| Stamp::decode(&s))?;
         if !stamp.is_plausible(now) {
             return None;
@@ -255,7 +254,7 @@ fn decode_entries(v: &JsValue) -> Option<KeyMap<Entry<Value>>> {
         let (value, size) = if json.is_null() {
             (None, 0)
         } else {
-            let (v, size) = Value::decode(&key, json)?;
+            let (v, size) = Value::decode(&key, key_js, json)?;
             (Some(v), size)
         };
         out.insert(key, Entry { value, stamp, size });

@@ -21,7 +21,7 @@ use web_sys::{
     IdbTransactionMode,
 };
 
-use super::{within, Backend, Batch, BoxFut, Found, Modify, Storage};
+use super::{within, Backend, Batch, BoxFut, Found, Guess, Modify, Storage};
 use crate::core::error::{Code, Error, Result};
 use crate::platform::js;
 
@@ -256,10 +256,13 @@ impl IdbStorage {
     }
 
     /// Issues the reads of `keys` and `prefix` on `store`.
+    /// With `keys_only`, records under `prefix` are found with no value
+    /// (`undefined`): enough to know whether there are any, without reading them.
     fn issue_reads(
         store: &IdbObjectStore,
         keys: &[&str],
         prefix: &str,
+        keys_only: bool,
     ) -> std::result::Result<Reads, JsValue> {
         let values = keys
             .iter()
@@ -274,10 +277,13 @@ impl IdbStorage {
                 &JsValue::from_str(prefix),
                 &JsValue::from_str(&format!("{prefix}\u{ffff}")),
             )?;
-            Some((
-                store.get_all_keys_with_key(&range)?,
-                store.get_all_with_key(&range)?,
-            ))
+            let keys = store.get_all_keys_with_key(&range)?;
+            let values = if keys_only {
+                None
+            } else {
+                Some(store.get_all_with_key(&range)?)
+            };
+            Some((keys, values))
         };
         Ok(Reads { values, prefixed })
     }
@@ -292,7 +298,7 @@ impl IdbStorage {
         let done = on_done(&tx);
         match tx
             .object_store(STORE)
-            .and_then(|store| Self::issue_reads(&store, keys, prefix))
+            .and_then(|store| Self::issue_reads(&store, keys, prefix, false))
         {
             Ok(reads) => Ok((done, reads)),
             Err(e) => {
@@ -305,18 +311,23 @@ impl IdbStorage {
 
     /// Starts a read-modify-write transaction: reads now, and `modify` runs
     /// in the success callback of the last read, still inside the
-    /// transaction. On failure to start, `modify` is handed back.
+    /// transaction. With a `guess`, its batch is written right after the
+    /// reads are issued, and the callback only checks it: kept if it holds,
+    /// else the transaction is aborted (undoing it) and `modify` is handed
+    /// back in `Updating::missed` to run in a new one. On failure to start,
+    /// `modify` is handed back.
     fn start_update(
         &self,
         keys: &[&str],
         prefix: &str,
         modify: Modify,
+        guess: Option<Guess>,
     ) -> std::result::Result<Updating, (JsValue, Modify)> {
         let started = (|| {
             let db = self.db.borrow().clone().ok_or(JsValue::NULL)?;
             let tx = self.transaction(&db, IdbTransactionMode::Readwrite)?;
             let store = tx.object_store(STORE)?;
-            let reads = Self::issue_reads(&store, keys, prefix)?;
+            let reads = Self::issue_reads(&store, keys, prefix, guess.is_some())?;
             Ok((tx, store, reads))
         })();
         let (tx, store, reads) = match started {
@@ -324,19 +335,44 @@ impl IdbStorage {
             Err(e) => return Err((e, modify)),
         };
         let done = on_done(&tx);
+        let holds = match guess {
+            Some(Guess { batch, holds }) => match write_batch(&store, &batch) {
+                Ok(()) => Some(holds),
+                Err(e) => {
+                    // Not cloneable or over quota: the real write would fail
+                    // the same way, so report it.
+                    detach(&tx);
+                    let _ = tx.abort();
+                    return Err((e, modify));
+                }
+            },
+            None => None,
+        };
         let failure: Rc<RefCell<Option<JsValue>>> = Rc::default();
+        let missed: Rc<RefCell<Option<Modify>>> = Rc::default();
         let last = reads.last();
-        let (t, f) = (tx.clone(), failure.clone());
-        let mut pending = Some((modify, reads));
+        let (t, f, m) = (tx.clone(), failure.clone(), missed.clone());
+        let mut pending = Some((modify, reads, holds));
         let run = Closure::<dyn FnMut()>::new(move || {
-            let Some((modify, reads)) = pending.take() else {
+            let Some((modify, reads, holds)) = pending.take() else {
                 return;
             };
-            let batch = modify(reads.found());
-            if let Err(e) = write_batch(&store, &batch) {
-                *f.borrow_mut() = Some(e);
-                let _ = t.abort();
-                return;
+            let found = reads.found();
+            match holds.map(|holds| holds(&found)) {
+                Some(true) => {}
+                Some(false) => {
+                    *m.borrow_mut() = Some(modify);
+                    let _ = t.abort();
+                    return;
+                }
+                None => {
+                    let batch = modify(found);
+                    if let Err(e) = write_batch(&store, &batch) {
+                        *f.borrow_mut() = Some(e);
+                        let _ = t.abort();
+                        return;
+                    }
+                }
             }
             #[allow(deprecated)] // see start_write
             let _ = t.commit();
@@ -353,6 +389,7 @@ impl IdbStorage {
         Ok(Updating {
             done,
             failure,
+            missed,
             _run: run,
         })
     }
@@ -361,14 +398,16 @@ impl IdbStorage {
 /// Requests of a read, issued in one transaction.
 struct Reads {
     values: Vec<IdbRequest>,
-    prefixed: Option<(IdbRequest, IdbRequest)>,
+    /// The keys under the prefix, and their values unless only keys were asked for.
+    prefixed: Option<(IdbRequest, Option<IdbRequest>)>,
 }
 
 impl Reads {
     /// The request that completes last (requests complete in issue order).
     fn last(&self) -> Option<IdbRequest> {
         match &self.prefixed {
-            Some((_, values)) => Some(values.clone()),
+            Some((_, Some(values))) => Some(values.clone()),
+            Some((keys, None)) => Some(keys.clone()),
             None => self.values.last().cloned(),
         }
     }
@@ -379,10 +418,15 @@ impl Reads {
         let values = self.values.iter().map(result).collect();
         let mut matching = Vec::new();
         if let Some((keys, values)) = &self.prefixed {
-            if let (Some(keys), Some(values)) = (result(keys), result(values)) {
+            if let Some(keys) = result(keys) {
                 let keys: js_sys::Array = keys.unchecked_into();
-                let values: js_sys::Array = values.unchecked_into();
-                for (k, v) in keys.iter().zip(values.iter()) {
+                let values: Option<js_sys::Array> =
+                    values.as_ref().and_then(result).map(JsCast::unchecked_into);
+                for (i, k) in keys.iter().enumerate() {
+                    let v = match &values {
+                        Some(values) => values.get(i as u32),
+                        None => JsValue::UNDEFINED,
+                    };
                     if let Some(k) = k.as_string() {
                         matching.push((k, v));
                     }
@@ -398,6 +442,8 @@ struct Updating {
     done: Settle,
     /// Why the write part failed, if it threw (the abort itself has no reason).
     failure: Rc<RefCell<Option<JsValue>>>,
+    /// Set when a guess did not hold: the update to run instead.
+    missed: Rc<RefCell<Option<Modify>>>,
     _run: Closure<dyn FnMut()>,
 }
 
@@ -413,6 +459,55 @@ fn write_batch(store: &IdbObjectStore, batch: &Batch) -> std::result::Result<(),
 
 fn lost_connection(e: &JsValue) -> bool {
     e.is_null() || js::get(e, "name").as_string().as_deref() == Some("InvalidStateError")
+}
+
+impl IdbStorage {
+    fn update_guessing_opt(
+        &self,
+        keys: &[&str],
+        prefix: &str,
+        guess: Option<Guess>,
+        modify: Modify,
+    ) -> BoxFut<'static, Result<()>> {
+        let started = self.start_update(keys, prefix, modify, guess);
+        let this = self.clone();
+        let (keys, prefix): (Vec<String>, String) =
+            (keys.iter().map(|k| k.to_string()).collect(), prefix.into());
+        Box::pin(async move {
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            let mut started = started;
+            loop {
+                let updating = match started {
+                    Ok(u) => u,
+                    Err((e, modify)) if lost_connection(&e) => {
+                        this.reconnect().await?;
+                        this.start_update(&keys, &prefix, modify, None)
+                            .map_err(|(e, _)| js::storage_error("IndexedDB write failed", &e))?
+                    }
+                    Err((e, _)) => return Err(js::storage_error("IndexedDB write failed", &e)),
+                };
+                let Updating {
+                    done,
+                    failure,
+                    missed,
+                    _run,
+                } = updating;
+                let result = done.wait().await;
+                if let Some(modify) = missed.borrow_mut().take() {
+                    // The guess was wrong and undone: read, then write.
+                    started = this.start_update(&keys, &prefix, modify, None);
+                    continue;
+                }
+                let failure = failure.borrow_mut().take();
+                return result.map(|_| ()).map_err(|e| {
+                    js::storage_error(
+                        "IndexedDB write failed; nothing was changed",
+                        &failure.unwrap_or(e),
+                    )
+                });
+            }
+        })
+    }
 }
 
 impl Storage for IdbStorage {
@@ -444,35 +539,17 @@ impl Storage for IdbStorage {
     }
 
     fn update(&self, keys: &[&str], prefix: &str, modify: Modify) -> BoxFut<'static, Result<()>> {
-        let started = self.start_update(keys, prefix, modify);
-        let this = self.clone();
-        let (keys, prefix): (Vec<String>, String) =
-            (keys.iter().map(|k| k.to_string()).collect(), prefix.into());
-        Box::pin(async move {
-            let updating = match started {
-                Ok(u) => u,
-                Err((e, modify)) if lost_connection(&e) => {
-                    this.reconnect().await?;
-                    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-                    this.start_update(&keys, &prefix, modify)
-                        .map_err(|(e, _)| js::storage_error("IndexedDB write failed", &e))?
-                }
-                Err((e, _)) => return Err(js::storage_error("IndexedDB write failed", &e)),
-            };
-            let Updating {
-                done,
-                failure,
-                _run,
-            } = updating;
-            let result = done.wait().await;
-            let failure = failure.borrow_mut().take();
-            result.map(|_| ()).map_err(|e| {
-                js::storage_error(
-                    "IndexedDB write failed; nothing was changed",
-                    &failure.unwrap_or(e),
-                )
-            })
-        })
+        self.update_guessing_opt(keys, prefix, None, modify)
+    }
+
+    fn update_guessing(
+        &self,
+        keys: &[&str],
+        prefix: &str,
+        guess: Guess,
+        modify: Modify,
+    ) -> BoxFut<'static, Result<()>> {
+        self.update_guessing_opt(keys, prefix, Some(guess), modify)
     }
 
     fn write(&self, batch: Batch) -> BoxFut<'static, Result<()>> {

@@ -65,6 +65,15 @@ pub type Found = (Vec<Option<JsValue>>, Vec<(String, JsValue)>);
 /// Computes, from what was read, what to write (see [`Storage::update`]).
 pub type Modify = Box<dyn FnOnce(Found) -> Batch>;
 
+/// A write prepared ahead of its read, and the check of what the read found
+/// that makes it right (see [`Storage::update_guessing`]).
+pub struct Guess {
+    /// What to write.
+    pub batch: Batch,
+    /// Whether what was found is what the batch was prepared for.
+    pub holds: Box<dyn FnOnce(&Found) -> bool>,
+}
+
 /// A place to keep records.
 pub trait Storage {
     /// Which backend this is.
@@ -77,6 +86,23 @@ pub trait Storage {
     /// with no other write (from any tab) in between. IndexedDB does this in
     /// one transaction; localStorage in one synchronous run.
     fn update(&self, keys: &[&str], prefix: &str, modify: Modify) -> BoxFut<'static, Result<()>>;
+    /// [`Storage::update`] with a guess: `guess` is the batch to write if
+    /// storage is as the caller last left it, which `holds` checks on what
+    /// the reads found. IndexedDB issues the reads and the guessed writes
+    /// together (one round trip to the browser's storage process instead of
+    /// two); if the guess was wrong the transaction is aborted, undoing it,
+    /// and `update` runs with `modify`. Other backends are synchronous, so
+    /// they just run `update`.
+    fn update_guessing(
+        &self,
+        keys: &[&str],
+        prefix: &str,
+        guess: Guess,
+        modify: Modify,
+    ) -> BoxFut<'static, Result<()>> {
+        drop(guess);
+        self.update(keys, prefix, modify)
+    }
     /// Applies `batch` atomically. The write is issued before this returns
     /// (so a caller in a `pagehide` handler gets it to the browser in time);
     /// the future reports its outcome.
@@ -150,6 +176,53 @@ pub async fn within<F: Future>(ms: u32, fut: F) -> Option<F::Output> {
         timer: gloo_timers::future::TimeoutFuture::new(ms),
     }
     .await
+}
+
+/// Runs `a` and `b` at the same time; resolves to both outputs.
+pub async fn both<A: Future, B: Future>(a: A, b: B) -> (A::Output, B::Output) {
+    Both {
+        a: Box::pin(a),
+        b: Box::pin(b),
+        out_a: None,
+        out_b: None,
+    }
+    .await
+}
+
+struct Both<A: Future, B: Future> {
+    a: Pin<Box<A>>,
+    b: Pin<Box<B>>,
+    out_a: Option<A::Output>,
+    out_b: Option<B::Output>,
+}
+
+// Nothing is pinned in place: the futures are boxed.
+impl<A: Future, B: Future> Unpin for Both<A, B> {}
+
+impl<A: Future, B: Future> Future for Both<A, B> {
+    type Output = (A::Output, B::Output);
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let this = &mut *self;
+        if this.out_a.is_none() {
+            if let Poll::Ready(v) = this.a.as_mut().poll(cx) {
+                this.out_a = Some(v);
+            }
+        }
+        if this.out_b.is_none() {
+            if let Poll::Ready(v) = this.b.as_mut().poll(cx) {
+                this.out_b = Some(v);
+            }
+        }
+        match (this.out_a.take(), this.out_b.take()) {
+            (Some(a), Some(b)) => Poll::Ready((a, b)),
+            (a, b) => {
+                this.out_a = a;
+                this.out_b = b;
+                Poll::Pending
+            }
+        }
+    }
 }
 
 struct Race<F: Future> {
