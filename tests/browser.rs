@@ -673,6 +673,95 @@ async fn saves_from_two_writers_merge_instead_of_overwriting() {
     }
 }
 
+/// How many times IndexedDB was asked for the `ctx` record so far (a spy
+/// around the real `IDBObjectStore.prototype.get`, installed once).
+fn ctx_reads() -> u32 {
+    let count = Function::new_no_args(
+        "const p = IDBObjectStore.prototype;
+         if (!p.__spGet) {
+           p.__spGet = p.get;
+           globalThis.__spCtxReads = 0;
+           p.get = function (k) { if (k === 'ctx') globalThis.__spCtxReads++; return p.__spGet.call(this, k); };
+         }
+         return globalThis.__spCtxReads;",
+    );
+    count.call0(&JsValue::UNDEFINED).unwrap().as_f64().unwrap() as u32
+}
+
+#[wasm_bindgen_test]
+async fn a_save_writes_without_reading_until_another_writer_saves_then_merges() {
+    let name = unique("guess");
+    let mut o = opts(&name, StorageChoice::IndexedDb);
+    o.cross_tab = false; // only storage can carry changes between a and b
+    let a = open(o.clone()).await;
+    let b = open(o.clone()).await;
+    set(&a, "a", 1.into()).unwrap();
+    a.save().await.unwrap();
+    set(&a, "a", 2.into()).unwrap();
+    let before = ctx_reads();
+    a.save().await.unwrap();
+    set(&a, "a", 3.into()).unwrap();
+    a.save().await.unwrap();
+    assert_eq!(
+        ctx_reads(),
+        before,
+        "a's own consecutive saves do not read ctx"
+    );
+
+    // b writes in between: a's next save must notice and merge, not overwrite.
+    set(&b, "b", 1.into()).unwrap();
+    b.save().await.unwrap();
+    set(&a, "a", 4.into()).unwrap();
+    let before = ctx_reads();
+    a.save().await.unwrap();
+    assert!(ctx_reads() > before, "a read ctx after b wrote");
+    assert_eq!(a.get("b").as_f64(), Some(1.0), "a merged b's key");
+    set(&b, "b", 2.into()).unwrap();
+    b.save().await.unwrap();
+
+    let fresh = open(o.clone()).await;
+    assert_eq!(json(&fresh.view()), r#"{"a":4,"b":2}"#);
+
+    // The backup ring holds the versions the guessed saves replaced.
+    let (store, _) = storage::open(&name, StorageChoice::IndexedDb).await;
+    let (_, ring) = store.read(&[], "bak:").await.unwrap();
+    let kept: Vec<String> = ring
+        .iter()
+        .map(|(_, v)| json(&Reflect::get(v, &"vals".into()).unwrap()))
+        .collect();
+    for version in [r#"["1"]"#, r#"["2"]"#, r#"["3"]"#] {
+        assert!(kept.iter().any(|k| k == version), "{version} in {kept:?}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn after_clear_no_backup_holds_the_cleared_context() {
+    let name = unique("clear-ring");
+    let o = opts(&name, StorageChoice::IndexedDb);
+    let s = open(o.clone()).await;
+    set(&s, "secret", "alpha".into()).unwrap();
+    s.save().await.unwrap();
+    set(&s, "secret", "beta".into()).unwrap();
+    s.save().await.unwrap();
+    s.clear().await.unwrap();
+    set(&s, "fresh", 1.into()).unwrap();
+    s.save().await.unwrap();
+    set(&s, "fresh", 2.into()).unwrap();
+    s.save().await.unwrap();
+    let (store, _) = storage::open(&name, StorageChoice::IndexedDb).await;
+    let (_, ring) = store.read(&[], "bak:").await.unwrap();
+    assert!(!ring.is_empty(), "saves after clear keep backups again");
+    // Tombstones of the cleared keys may remain (they stop stale copies
+    // coming back); their values may not.
+    for (key, v) in &ring {
+        assert!(
+            !json(v).contains("alpha") && !json(v).contains("beta"),
+            "{key} holds the cleared context: {}",
+            json(v)
+        );
+    }
+}
+
 fn local_storage() -> web_sys::Storage {
     web_sys::window().unwrap().local_storage().unwrap().unwrap()
 }

@@ -141,6 +141,9 @@ struct State {
     write_seq: u64,
     /// What storage holds, as far as this tab knows.
     stored: Option<Stored>,
+    /// The next write must not keep the record it replaces as a backup
+    /// (`clear()`: the cleared context must not survive in the ring).
+    forget_replaced: bool,
     last_saved_at: Option<u64>,
     restore_count: u32,
     last_restored_at: Option<u64>,
@@ -259,6 +262,7 @@ impl Session {
                     // mistake a record it wrote before the reload for its last.
                     write_seq: env::random() & 0xffff_ffff,
                     stored: None,
+                    forget_replaced: false,
                     last_saved_at: None,
                     restore_count: 0,
                     last_restored_at: None,

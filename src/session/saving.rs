@@ -166,7 +166,9 @@ impl Session {
             None => Batch::default(),
         });
         let done = match self.guess_write(&written) {
-            Some(guess) => storage.update_guessing(&[BAK_INDEX], JOURNAL_PREFIX, guess, modify),
+            Some(guess) => {
+                storage.update_guessing(&[CTX, BAK_INDEX], JOURNAL_PREFIX, guess, modify)
+            }
             None => storage.update(&[CTX, BAK_INDEX], JOURNAL_PREFIX, modify),
         };
         Ok(PendingWrite {
@@ -215,7 +217,11 @@ impl Session {
                     && ring_next(Some(head), backups) == expected_next
             }) && journals.is_empty()
         });
-        Some(Guess { batch, holds })
+        Some(Guess {
+            reads: &[BAK_INDEX],
+            batch,
+            holds,
+        })
     }
 
     /// Builds the context record of the next write and its `head`, and
@@ -280,12 +286,13 @@ impl Session {
         let mut absorbed = Vec::new();
         let mut found = found.into_iter();
         let (stored, ring) = (found.next().flatten(), found.next().flatten());
-        let (ours, version, backups) = {
-            let st = self.state();
+        let (ours, version, backups, forget) = {
+            let mut st = self.state_mut();
             let ours = stored
                 .as_ref()
                 .is_some_and(|v| records::written_by(v, (&st.tab_id, st.write_seq)));
-            (ours, st.opts.version, st.opts.backups)
+            let forget = std::mem::take(&mut st.forget_replaced);
+            (ours, st.opts.version, st.opts.backups, forget)
         };
         let mut stored_valid = ours;
         if let (Some(v), false) = (&stored, ours) {
@@ -309,7 +316,7 @@ impl Session {
         }
         // The record being replaced goes into the backup ring.
         let mut bak_next = ring_next(ring.as_ref(), backups);
-        if let (Some(v), true, true) = (stored, stored_valid, backups > 0) {
+        if let (Some(v), true, true) = (stored, stored_valid && !forget, backups > 0) {
             batch.puts.push((format!("{BAK_PREFIX}{bak_next}"), v));
             bak_next = (bak_next + 1) % backups;
         }

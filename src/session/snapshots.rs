@@ -237,9 +237,13 @@ impl Session {
         let _guard = self.inner.lock.acquire().await;
         self.apply(self.delete_all(), ChangeSource::Local, false)?;
         self.send_outbox();
-        // The next write must not guess: the record this tab last wrote
-        // would go into the (emptied) backup ring.
-        self.state_mut().stored = None;
+        // Neither the write below nor a guess may put the record it
+        // replaces (the context being cleared) into the emptied backup ring.
+        {
+            let mut st = self.state_mut();
+            st.stored = None;
+            st.forget_replaced = true;
+        }
         self.storage()
             .update(
                 &[SNAP_INDEX],

@@ -327,7 +327,10 @@ impl IdbStorage {
             let db = self.db.borrow().clone().ok_or(JsValue::NULL)?;
             let tx = self.transaction(&db, IdbTransactionMode::Readwrite)?;
             let store = tx.object_store(STORE)?;
-            let reads = Self::issue_reads(&store, keys, prefix, guess.is_some())?;
+            let reads = match &guess {
+                Some(g) => Self::issue_reads(&store, g.reads, prefix, true)?,
+                None => Self::issue_reads(&store, keys, prefix, false)?,
+            };
             Ok((tx, store, reads))
         })();
         let (tx, store, reads) = match started {
@@ -336,7 +339,7 @@ impl IdbStorage {
         };
         let done = on_done(&tx);
         let holds = match guess {
-            Some(Guess { batch, holds }) => match write_batch(&store, &batch) {
+            Some(Guess { batch, holds, .. }) => match write_batch(&store, &batch) {
                 Ok(()) => Some(holds),
                 Err(e) => {
                     // Not cloneable or over quota: the real write would fail

@@ -68,6 +68,8 @@ pub type Modify = Box<dyn FnOnce(Found) -> Batch>;
 /// A write prepared ahead of its read, and the check of what the read found
 /// that makes it right (see [`Storage::update_guessing`]).
 pub struct Guess {
+    /// The records the check reads (the full update reads `keys`).
+    pub reads: &'static [&'static str],
     /// What to write.
     pub batch: Batch,
     /// Whether what was found is what the batch was prepared for.
@@ -88,7 +90,7 @@ pub trait Storage {
     fn update(&self, keys: &[&str], prefix: &str, modify: Modify) -> BoxFut<'static, Result<()>>;
     /// [`Storage::update`] with a guess: `guess` is the batch to write if
     /// storage is as the caller last left it, which `holds` checks on what
-    /// the reads found. IndexedDB issues the reads and the guessed writes
+    /// its own reads found (`guess.reads`, and the keys under `prefix`). IndexedDB issues the reads and the guessed writes
     /// together (one round trip to the browser's storage process instead of
     /// two); if the guess was wrong the transaction is aborted, undoing it,
     /// and `update` runs with `modify`. Other backends are synchronous, so
