@@ -5,6 +5,24 @@
 //! any stamp it has seen.
 
 use std::cmp::Ordering;
+use std::rc::Rc;
+
+/// Appends `n` in decimal (without `core::fmt`, which costs wasm size).
+fn push_decimal(out: &mut String, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(d as char);
+    }
+}
 
 /// How far ahead of local time another writer's clock may be (one day:
 /// generous for devices with wrong clocks, and bounds a forger).
@@ -17,17 +35,14 @@ pub struct Stamp {
     pub wall: u64,
     /// Orders events within one millisecond.
     pub counter: u32,
-    /// The writer (tab id): the final tie-break.
-    pub node: String,
+    /// The writer (tab id): the final tie-break. Shared, not copied, by the
+    /// stamps of one writer (a context holds one per key).
+    pub node: Rc<str>,
 }
 
 impl Ord for Stamp {
     fn cmp(&self, other: &Self) -> Ordering {
-        (self.wall, self.counter, self.node.as_str()).cmp(&(
-            other.wall,
-            other.counter,
-            other.node.as_str(),
-        ))
+        (self.wall, self.counter, &*self.node).cmp(&(other.wall, other.counter, &*other.node))
     }
 }
 
@@ -43,7 +58,7 @@ impl Stamp {
         Stamp {
             wall: 0,
             counter: 0,
-            node: String::new(),
+            node: "".into(),
         }
     }
 
@@ -57,12 +72,19 @@ impl Stamp {
 
     /// Text form `wall.counter.node`, as stored and sent between tabs.
     pub fn encode(&self) -> String {
-        let mut s = self.wall.to_string();
-        s.push('.');
-        s.push_str(&self.counter.to_string());
-        s.push('.');
-        s.push_str(&self.node);
+        let mut s = String::new();
+        self.write_to(&mut s);
         s
+    }
+
+    /// Appends [`Stamp::encode`]'s text to `out` (a save reuses one buffer
+    /// for every key).
+    pub fn write_to(&self, out: &mut String) {
+        push_decimal(out, self.wall);
+        out.push('.');
+        push_decimal(out, self.counter as u64);
+        out.push('.');
+        out.push_str(&self.node);
     }
 
     /// Parses [`Stamp::encode`]'s output; `None` for anything else.
@@ -70,7 +92,7 @@ impl Stamp {
         let mut parts = s.splitn(3, '.');
         let wall = parts.next()?.parse().ok()?;
         let counter = parts.next()?.parse().ok()?;
-        let node = parts.next()?.to_string();
+        let node = parts.next()?.into();
         Some(Stamp {
             wall,
             counter,
@@ -87,7 +109,7 @@ pub struct Clock {
 
 impl Clock {
     /// A clock for writer `node`.
-    pub fn new(node: impl Into<String>) -> Self {
+    pub fn new(node: impl Into<Rc<str>>) -> Self {
         Clock {
             last: Stamp {
                 wall: 0,

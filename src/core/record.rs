@@ -39,12 +39,31 @@ pub struct Digest<'a> {
 
 /// The checksum of a record with `header` and `entries` (in stored order).
 pub fn checksum<'a>(header: &Header, entries: impl IntoIterator<Item = Digest<'a>>) -> u64 {
-    let mut h = Hasher::default();
-    h.u64(header.format as u64);
-    h.u64(header.schema as u64);
-    h.u64(header.revision);
-    h.u64(header.saved_at);
+    let mut sum = Summer::new(header);
     for e in entries {
+        sum.entry(e);
+    }
+    sum.finish()
+}
+
+/// [`checksum`] fed one entry at a time, so a writer need not keep every
+/// entry's stamp text alive until the end.
+pub struct Summer(Hasher);
+
+impl Summer {
+    /// Starts the checksum of a record with `header`.
+    pub fn new(header: &Header) -> Self {
+        let mut h = Hasher::default();
+        h.u64(header.format as u64);
+        h.u64(header.schema as u64);
+        h.u64(header.revision);
+        h.u64(header.saved_at);
+        Summer(h)
+    }
+
+    /// Adds the next entry.
+    pub fn entry(&mut self, e: Digest) {
+        let h = &mut self.0;
         h.field(e.key.as_bytes());
         h.field(e.stamp.as_bytes());
         match e.value_hash {
@@ -55,7 +74,11 @@ pub fn checksum<'a>(header: &Header, entries: impl IntoIterator<Item = Digest<'a
             None => h.u64(0),
         }
     }
-    h.finish()
+
+    /// The checksum.
+    pub fn finish(&self) -> u64 {
+        self.0.finish()
+    }
 }
 
 /// Checks a loaded record: a layout this version can read and a checksum

@@ -2,12 +2,11 @@
 //! (Rust never needs to read it); Rust keeps its JSON text's size and hash
 //! for size limits and checksums.
 
-use std::cell::RefCell;
+use std::cell::OnceCell;
 
 use wasm_bindgen::prelude::*;
 
 use crate::core::checksum;
-use crate::core::clock::Stamp;
 use crate::core::error::{Code, Error};
 
 #[wasm_bindgen(module = "/src/platform/value.js")]
@@ -35,29 +34,19 @@ pub struct Value {
     pub hash: u64,
     /// Its key as a JS string.
     pub key: JsValue,
-    /// The stamp it was last saved or sent with, as text and as a JS
-    /// string: a save re-encodes only the entries that changed.
-    encoded_stamp: RefCell<Option<(Stamp, String, JsValue)>>,
+    /// Its stamp as a JS string, once a save or a message needed it: a
+    /// save converts only the entries that changed. A value is held under
+    /// one stamp for its whole life (a change makes a new value).
+    stamp_js: OnceCell<JsValue>,
 }
 
 impl Value {
-    /// `stamp` as text and as a JS string (cached: the stamp of a held value
-    /// changes only when the value does).
-    pub fn encoded_stamp(&self, stamp: &Stamp) -> (String, JsValue) {
-        let mut cache = self.encoded_stamp.borrow_mut();
-        if let Some((s, text, js)) = cache.as_ref() {
-            if s == stamp {
-                return (text.clone(), js.clone());
-            }
-        }
-        let text = stamp.encode();
-        let js = JsValue::from_str(&text);
-        *cache = Some((stamp.clone(), text.clone(), js.clone()));
-        (text, js)
+    /// `stamp` (whose text is `text`) as a JS string, converted once.
+    pub fn stamp_js(&self, text: &str) -> JsValue {
+        self.stamp_js
+            .get_or_init(|| JsValue::from_str(text))
+            .clone()
     }
-}
-
-impl Value {
     /// Encodes an app value set under `key`. Returns the value and its
     /// stored size in bytes, or `NOT_SERIALIZABLE` saying where it fails.
     pub fn encode(key: &str, js: JsValue) -> Result<(Value, usize), Error> {
@@ -81,7 +70,7 @@ impl Value {
                 json: json.into(),
                 hash,
                 key: JsValue::from_str(key),
-                encoded_stamp: RefCell::default(),
+                stamp_js: OnceCell::new(),
             },
             size,
         ))
@@ -105,7 +94,7 @@ impl Value {
                 json,
                 hash,
                 key: key_js,
-                encoded_stamp: RefCell::default(),
+                stamp_js: OnceCell::new(),
             },
             size,
         ))

@@ -72,40 +72,33 @@ pub fn encode(doc: &Doc<Value>, opts: &Options, now: u64, writer: Writer) -> (Js
     let keys = Array::new();
     let stamps = Array::new();
     let vals = Array::new();
-    let mut encoded_stamps = Vec::new();
+    let mut sum = record::Summer::new(&header);
+    let mut stamp = String::new();
     let mut bytes = 0;
-    let persisted: Vec<(&String, &Entry<Value>)> = doc
-        .entries()
-        .filter(|(k, _)| opts.persist.persists(k))
-        .collect();
-    for (k, e) in &persisted {
-        let (stamp, stamp_js) = match &e.value {
+    for (k, e) in doc.entries().filter(|(k, _)| opts.persist.persists(k)) {
+        stamp.clear();
+        e.stamp.write_to(&mut stamp);
+        match &e.value {
             Some(v) => {
                 keys.push(&v.key);
-                v.encoded_stamp(&e.stamp)
+                stamps.push(&v.stamp_js(&stamp));
+                vals.push(&v.json);
             }
             None => {
                 // Tombstones are few and hold no value to cache in.
                 keys.push(&JsValue::from_str(k));
-                let text = e.stamp.encode();
-                let js = JsValue::from_str(&text);
-                (text, js)
+                stamps.push(&JsValue::from_str(&stamp));
+                vals.push(&JsValue::NULL);
             }
-        };
-        stamps.push(&stamp_js);
-        vals.push(e.value.as_ref().map_or(&JsValue::NULL, |v| &v.json));
+        }
         bytes += e.size;
-        encoded_stamps.push(stamp);
-    }
-    let digests = persisted
-        .iter()
-        .zip(&encoded_stamps)
-        .map(|((k, e), s)| Digest {
+        sum.entry(Digest {
             key: k,
-            stamp: s,
+            stamp: &stamp,
             value_hash: e.value.as_ref().map(|v| v.hash),
         });
-    let sum = record::checksum(&header, digests);
+    }
+    let sum = sum.finish();
     let obj = js::object([
         ("f", FORMAT.into()),
         ("schema", header.schema.into()),

@@ -219,7 +219,7 @@ impl Session {
 fn encode_entries<'a>(entries: impl Iterator<Item = (&'a String, &'a Entry<Value>)>) -> JsValue {
     entries
         .map(|(k, e)| match &e.value {
-            Some(v) => Array::of3(&v.key, &v.encoded_stamp(&e.stamp).1, &v.json),
+            Some(v) => Array::of3(&v.key, &v.stamp_js(&e.stamp.encode()), &v.json),
             None => Array::of3(&k.as_str().into(), &e.stamp.encode().into(), &JsValue::NULL),
         })
         .collect::<Array>()
