@@ -811,6 +811,31 @@ async fn a_leaving_tab_writes_a_journal_that_the_next_save_folds_in() {
 }
 
 #[wasm_bindgen_test]
+async fn leaving_while_a_save_is_in_flight_still_writes_the_journal() {
+    // The save's transaction may not commit if the page goes now, so the
+    // change it carries must be in the journal too.
+    let name = unique("journal-inflight");
+    let a = open(unsaved_opts(&name)).await;
+    set(&a, "typed", "draft".into()).unwrap();
+    let saving = a.clone();
+    wasm_bindgen_futures::spawn_local(async move {
+        let _ = saving.save().await;
+    });
+    // Let the save start (a microtask), not finish (IndexedDB answers later).
+    wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&JsValue::NULL))
+        .await
+        .unwrap();
+    assert!(a.info().dirty, "the save is in flight");
+    leave_page();
+    let key = format!("session-persist:{name}:tab:{}", a.tab_id());
+    let local = local_storage().get_item(&key).unwrap();
+    assert!(
+        local.is_some_and(|j| j.contains("draft")),
+        "the journal holds the change being saved"
+    );
+}
+
+#[wasm_bindgen_test]
 async fn with_localstorage_full_the_journal_goes_to_indexeddb() {
     let name = unique("journal-full");
     let a = open(unsaved_opts(&name)).await;

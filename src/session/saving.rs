@@ -98,9 +98,14 @@ impl Session {
     /// journal; localStorage and memory can merge synchronously.
     pub(super) fn flush_on_leave(&self) {
         self.send_outbox();
+        // A save still in flight counts as unsaved: the browser may drop
+        // an IndexedDB transaction that has not committed when the page goes.
         let (dirty, backend) = {
             let st = self.state();
-            (st.schedule.is_dirty(), st.storage.backend())
+            (
+                st.schedule.is_dirty() || st.writes_in_flight > 0,
+                st.storage.backend(),
+            )
         };
         if !dirty {
             return;
