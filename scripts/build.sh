@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Release build of the npm package into dist/:
-#   wasm (cargo) -> JS glue (wasm-bindgen --target web) -> wasm-opt -Oz -> tsc -> size report.
+#   wasm (cargo) -> JS glue (wasm-bindgen --target web) -> wasm-opt -Oz -> tsc -> terser -> size report.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -27,5 +27,8 @@ node_modules/.bin/wasm-opt -Oz --strip-debug --strip-producers \
 
 echo "build: tsc -p ."
 node_modules/.bin/tsc -p .
+
+echo "build: minify (terser)"
+node scripts/minify.mjs
 
 node scripts/size-report.mjs

@@ -1,4 +1,5 @@
-// Prints the size of what a page loads for the core entry: raw and gzip -9.
+// Prints the size of what a page loads for the core entry and what the React
+// entry adds: raw and gzip -9, each flagged against its budget.
 //   node scripts/size-report.mjs        (run by scripts/build.sh after every build)
 import { readFileSync, existsSync, readdirSync, statSync } from "node:fs";
 import { gzipSync, constants } from "node:zlib";
@@ -7,6 +8,7 @@ import { fileURLToPath } from "node:url";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BUDGET = 50 * 1024; // gzip bytes for wasm + glue (+ snippets) + index.js
+const REACT_BUDGET = 2 * 1024; // gzip bytes the React entry adds
 
 // JS files that wasm-bindgen emits for inline_js / module snippets are loaded too.
 function snippets() {
@@ -51,6 +53,20 @@ console.log(
   `${"core entry total (wasm + glue + snippets + index.js)".padEnd(W)} ${pad(rawTotal, 10)} ${pad(gzTotal, 10)}   ` +
     `gzip ${fmt(gzTotal)} of ${fmt(BUDGET)} budget: ${verdict}`,
 );
+{
+  const p = join(ROOT, "dist/react.js");
+  if (existsSync(p)) {
+    const buf = readFileSync(p);
+    const gz = gzipSync(buf, { level: constants.Z_BEST_COMPRESSION }).length;
+    const v = gz > REACT_BUDGET ? `OVER BUDGET by ${gz - REACT_BUDGET} bytes` : "within budget";
+    console.log(
+      `${"React entry adds (dist/react.js)".padEnd(W)} ${pad(buf.length, 10)} ${pad(gz, 10)}   gzip ${fmt(gz)} of ${fmt(REACT_BUDGET)} budget: ${v}`,
+    );
+  } else {
+    console.log(`${"dist/react.js".padEnd(W)} ${pad("missing", 10)}`);
+    missing++;
+  }
+}
 if (missing) {
   console.error(`size-report: ${missing} file(s) missing; run scripts/build.sh first`);
   process.exit(1);
