@@ -6,6 +6,7 @@
 //! `V` is the value as the platform holds it (a JS value in the browser, a
 //! string in native tests); the document never looks inside it.
 
+use super::checksum::hash;
 use super::clock::{Clock, Stamp};
 use super::keymap::KeyMap;
 
@@ -197,15 +198,16 @@ impl<V: Clone> Doc<V> {
     }
 }
 
-/// Whether a key appears twice in `ops` (a patch from one JS object never
-/// repeats one, so the common case costs a sort of borrowed keys).
+/// Whether a key may appear twice in `ops` (a patch from one JS object never
+/// repeats one). Compares 64-bit hashes of the keys, which is cheap to sort;
+/// a hash collision only sends the caller down its slower exact path.
 fn has_duplicate_keys<V>(ops: &[(String, Op<V>)]) -> bool {
     if ops.len() < 2 {
         return false;
     }
-    let mut keys: Vec<&str> = ops.iter().map(|(k, _)| k.as_str()).collect();
-    super::keymap::sort_by(&mut keys, |a, b| a < b);
-    keys.windows(2).any(|w| w[0] == w[1])
+    let mut hashes: Vec<u64> = ops.iter().map(|(k, _)| hash(k.as_bytes())).collect();
+    super::keymap::sort_by(&mut hashes, |a, b| a < b);
+    hashes.windows(2).any(|w| w[0] == w[1])
 }
 
 #[cfg(test)]

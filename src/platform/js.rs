@@ -119,10 +119,10 @@ pub fn plain_entries(v: &JsValue) -> Option<Vec<(String, JsValue)>> {
     Some(
         Object::keys(obj)
             .iter()
-            .filter_map(|k| k.as_string())
-            .map(|k| {
-                let value = get(v, &k);
-                (k, value)
+            .filter_map(|k| {
+                // Read with the key as JS gave it: no conversion back.
+                let value = Reflect::get(v, &k).unwrap_or(JsValue::UNDEFINED);
+                Some((k.as_string()?, value))
             })
             .collect(),
     )

@@ -12,7 +12,7 @@ use crate::core::error::{Code, Error};
 #[wasm_bindgen(module = "/src/platform/value.js")]
 extern "C" {
     #[wasm_bindgen(js_name = encodeValue, catch)]
-    fn encode_value(value: &JsValue, key: &str) -> Result<js_sys::JsString, JsValue>;
+    fn encode_value(value: &JsValue, key: &JsValue) -> Result<js_sys::JsString, JsValue>;
 
     #[wasm_bindgen(js_name = decodeValue)]
     fn decode_value(text: &JsValue) -> JsValue;
@@ -34,23 +34,43 @@ pub struct Value {
     pub hash: u64,
     /// Its key as a JS string.
     pub key: JsValue,
-    /// Its stamp as a JS string, once a save or a message needed it: a
-    /// save converts only the entries that changed. A value is held under
-    /// one stamp for its whole life (a change makes a new value).
+    /// Its stamp as a JS string, once read, saved or sent: a save converts
+    /// only the entries that changed. Valid for the stamp the value is held
+    /// under; [`Value::restamped`] drops it when the value is written anew.
     stamp_js: OnceCell<JsValue>,
 }
 
 impl Value {
-    /// `stamp` (whose text is `text`) as a JS string, converted once.
+    /// Remembers `js` as its stamp's JS string (read along with the value
+    /// from storage or a message), so saving it converts nothing.
+    pub fn set_stamp_js(&self, js: JsValue) {
+        let _ = self.stamp_js.set(js);
+    }
+
+    /// Whether its stamp still needs converting to a JS string.
+    pub fn needs_stamp_js(&self) -> bool {
+        self.stamp_js.get().is_none()
+    }
+
+    /// Its stamp (whose text is `text`) as a JS string, converted once.
     pub fn stamp_js(&self, text: &str) -> JsValue {
         self.stamp_js
             .get_or_init(|| JsValue::from_str(text))
             .clone()
     }
-    /// Encodes an app value set under `key`. Returns the value and its
-    /// stored size in bytes, or `NOT_SERIALIZABLE` saying where it fails.
-    pub fn encode(key: &str, js: JsValue) -> Result<(Value, usize), Error> {
-        let json = encode_value(&js, key).map_err(|problem| {
+
+    /// Forgets the stamp's JS string: the value is about to be written
+    /// under a new stamp (e.g. a restored snapshot's values).
+    pub fn restamped(&mut self) {
+        self.stamp_js = OnceCell::new();
+    }
+
+    /// Encodes an app value set under `key` (`key_js`: the same key as a JS
+    /// string; converting keys is a measurable part of a large update).
+    /// Returns the value and its stored size in bytes, or `NOT_SERIALIZABLE`
+    /// saying where it fails.
+    pub fn encode(key: &str, key_js: JsValue, js: JsValue) -> Result<(Value, usize), Error> {
+        let json = encode_value(&js, &key_js).map_err(|problem| {
             Error::new(
                 Code::NotSerializable,
                 format!(
@@ -69,7 +89,7 @@ impl Value {
                 js,
                 json: json.into(),
                 hash,
-                key: JsValue::from_str(key),
+                key: key_js,
                 stamp_js: OnceCell::new(),
             },
             size,

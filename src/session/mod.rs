@@ -681,7 +681,10 @@ impl Session {
         for (key, value) in patch {
             let op = match value {
                 Some(v) => {
-                    let (value, size) = Value::encode(&key, v)?;
+                    // A key already held has its JS string at hand.
+                    let key_js = self.state().doc.get(&key).map(|held| held.key.clone());
+                    let key_js = key_js.unwrap_or_else(|| JsValue::from_str(&key));
+                    let (value, size) = Value::encode(&key, key_js, v)?;
                     if self.holds(&key, &value) {
                         continue;
                     }
@@ -727,6 +730,12 @@ impl Session {
             }
             let now = env::now();
             let st = &mut *st;
+            let mut ops = ops;
+            for (_, op) in ops.iter_mut() {
+                if let Op::Set(v, _) = op {
+                    v.restamped();
+                }
+            }
             let changed = st.doc.apply_local(ops, &mut st.clock, now);
             if changed.is_empty() {
                 return Ok(changed);
@@ -734,7 +743,10 @@ impl Session {
             st.view.changed(&changed);
             let mut persisted = false;
             for k in changed.iter().filter(|k| st.opts.persist.persists(k)) {
-                st.outbox.insert(k.clone(), ());
+                // Nobody to send to yet: a tab that opens later asks for all.
+                if st.peers {
+                    st.outbox.insert(k.clone(), ());
+                }
                 persisted = true;
             }
             if persisted {

@@ -72,6 +72,7 @@ pub fn encode(doc: &Doc<Value>, opts: &Options, now: u64, writer: Writer) -> (Js
     let keys = Array::new();
     let stamps = Array::new();
     let vals = Array::new();
+    convert_new_stamps(doc, opts);
     let mut sum = record::Summer::new(&header);
     let mut stamp = String::new();
     let mut bytes = 0;
@@ -112,6 +113,44 @@ pub fn encode(doc: &Doc<Value>, opts: &Options, now: u64, writer: Writer) -> (Js
         ("vals", vals.into()),
     ]);
     (obj, bytes)
+}
+
+/// Gives every held value whose stamp has no JS string yet (those changed
+/// since the last save) one, converting all their texts in one crossing:
+/// one string joined by newlines, split in JS (a conversion per value costs
+/// about a microsecond each; 5 ms when every key of a 1 MB context changed).
+fn convert_new_stamps(doc: &Doc<Value>, opts: &Options) {
+    let mut joined = String::new();
+    let mut count = 0u32;
+    let mut stamp = String::new();
+    let pending = || {
+        doc.entries()
+            .filter(|(k, _)| opts.persist.persists(k))
+            .filter_map(|(_, e)| e.value.as_ref().map(|v| (v, &e.stamp)))
+            .filter(|(v, _)| v.needs_stamp_js())
+    };
+    for (_, s) in pending() {
+        stamp.clear();
+        s.write_to(&mut stamp);
+        if stamp.contains('\n') {
+            return; // a stamp from elsewhere with a newline: convert one by one
+        }
+        if count > 0 {
+            joined.push('\n');
+        }
+        joined.push_str(&stamp);
+        count += 1;
+    }
+    if count < 2 {
+        return;
+    }
+    let parts = js_sys::JsString::from(joined.as_str()).split("\n");
+    if parts.length() != count {
+        return;
+    }
+    for (i, (v, _)) in pending().enumerate() {
+        v.set_stamp_js(parts.get(i as u32));
+    }
 }
 
 fn bad(what: &str) -> Error {
@@ -155,13 +194,16 @@ pub fn decode(v: &JsValue) -> Result<Record> {
     for i in 0..n {
         let key_js = keys.get(i);
         let key = key_js.as_string().ok_or_else(|| bad("key"))?;
-        let stamp_text = stamps.get(i).as_string().ok_or_else(|| bad("stamp"))?;
+        let stamp_js = stamps.get(i);
+        let stamp_text = stamp_js.as_string().ok_or_else(|| bad("stamp"))?;
         let stamp = Stamp::decode(&stamp_text).ok_or_else(|| bad("stamp"))?;
         let val = vals.get(i);
         let value = if val.is_null() {
             None
         } else {
-            Some(Value::decode(&key, key_js, val).ok_or_else(|| bad("value is not JSON"))?)
+            let value = Value::decode(&key, key_js, val).ok_or_else(|| bad("value is not JSON"))?;
+            value.0.set_stamp_js(stamp_js);
+            Some(value)
         };
         rows.push((key, stamp_text, stamp, value));
     }

@@ -132,7 +132,8 @@ impl Session {
             if v.is_undefined() {
                 continue;
             }
-            let (value, size) = Value::encode(k, v.clone()).map_err(|e| fail(e.message))?;
+            let (value, size) =
+                Value::encode(k, JsValue::from_str(k), v.clone()).map_err(|e| fail(e.message))?;
             ops.push((k.clone(), Op::Set(value, size)));
         }
         for (k, e) in &record.entries {

@@ -246,7 +246,8 @@ fn decode_entries(v: &JsValue) -> Option<KeyMap<Entry<Value>>> {
         }
         let key_js = item.get(0);
         let key = key_js.as_string()?;
-        let stamp = item.get(1).as_string().and_then(|s| Stamp::decode(&s))?;
+        let stamp_js = item.get(1);
+        let stamp = stamp_js.as_string().and_then(|s| Stamp::decode(&s))?;
         if !stamp.is_plausible(now) {
             return None;
         }
@@ -255,6 +256,7 @@ fn decode_entries(v: &JsValue) -> Option<KeyMap<Entry<Value>>> {
             (None, 0)
         } else {
             let (v, size) = Value::decode(&key, key_js, json)?;
+            v.set_stamp_js(stamp_js);
             (Some(v), size)
         };
         out.insert(key, Entry { value, stamp, size });

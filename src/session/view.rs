@@ -41,10 +41,14 @@ impl View {
             self.rebuild = false;
         }
         for k in keys {
+            if self.rebuild {
+                break; // no need to remember which
+            }
             self.changed.insert(k.clone(), ());
-        }
-        if self.changed.len() > MAX_PATCHED {
-            self.rebuild = true;
+            if self.changed.len() > MAX_PATCHED {
+                self.rebuild = true;
+                self.changed = KeyMap::new();
+            }
         }
     }
 
