@@ -253,14 +253,15 @@ impl AuthSession {
                 tokens_changed = true;
             }
             st.state = to;
-            if from == to && !tokens_changed {
-                return;
-            }
-            let subscribers: Vec<Function> =
-                st.subscribers.iter().map(|(_, f)| f.clone()).collect();
+            let subscribers: Vec<Function> = if from == to && !tokens_changed {
+                Vec::new()
+            } else {
+                st.subscribers.iter().map(|(_, f)| f.clone()).collect()
+            };
             let expires_at = st.held.as_ref().map(|h| h.tokens.expires_at as f64);
             (from, to, subscribers, expires_at)
         };
+        // Also when nothing changed: a failed round moved `retry_at`.
         self.arm_timer();
         if subscribers.is_empty() {
             return;

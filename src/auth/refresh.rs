@@ -9,8 +9,9 @@ use gloo_timers::callback::Timeout;
 use gloo_timers::future::TimeoutFuture;
 
 use super::{call_app, store, AuthSession, Held};
-use crate::core::auth::retry::is_final_refresh_error;
+use crate::core::auth::retry::{is_final_refresh_error, Retry};
 use crate::core::auth::state::AuthEvent;
+use crate::core::auth::state::AuthState::{Authenticated, Refreshing};
 use crate::core::auth::tokens::{locked_step, needs_refresh, LockedStep, Record};
 use crate::platform::{env, js, refresh_lock};
 
@@ -27,6 +28,11 @@ enum Try {
 const MAX_TIMEOUT: u64 = 2_147_483_647;
 /// After a failed round, the next one waits `maxDelay`, and at least this.
 const MIN_ROUND_GAP: u64 = 1_000;
+
+/// How long after a failed round the next one may start.
+fn round_gap(retry: &Retry) -> u64 {
+    retry.max_delay.max(retry.base_delay).max(MIN_ROUND_GAP)
+}
 
 impl AuthSession {
     /// Makes sure this tab holds tokens that are not due, or, with
@@ -59,8 +65,7 @@ impl AuthSession {
                     self.record_failure();
                     if tries >= retry.attempts || self.ended_since(epoch) {
                         let now = env::now();
-                        let gap = retry.max_delay.max(retry.base_delay).max(MIN_ROUND_GAP);
-                        self.st_mut().retry_at = Some(now + gap);
+                        self.st_mut().retry_at = Some(now + round_gap(&retry));
                         let still_valid = !held.is_expired(now);
                         self.transition(
                             AuthEvent::RefreshFailed { still_valid },
@@ -179,6 +184,13 @@ impl AuthSession {
                     None,
                 );
                 self.post_tokens(&r.sid);
+                if r.is_expired(env::now()) {
+                    // Expired on arrival (clocks apart?): keep the new refresh
+                    // token, but do not refresh again at once, forever.
+                    self.record_failure();
+                    self.st_mut().retry_at = Some(env::now() + round_gap(&inner.opts.retry));
+                    self.arm_timer();
+                }
                 Try::Done(Some(r))
             }
         }
@@ -201,7 +213,8 @@ impl AuthSession {
             let mut st = self.st_mut();
             let old = st.timer.take();
             let at = match &st.held {
-                Some(h) if !st.closed && st.state.has_tokens() => h
+                // Not while authenticating: opening checks or refreshes first.
+                Some(h) if !st.closed && matches!(st.state, Authenticated | Refreshing) => h
                     .due_at(self.inner.opts.refresh_margin)
                     .max(st.retry_at.unwrap_or(0)),
                 _ => return drop((st, old)),

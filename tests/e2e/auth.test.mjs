@@ -137,7 +137,8 @@ async function severalExpiries(label, init) {
   for (const t of tabs) await t.eval(() => startFetching(150));
   await sleep(9000);
   const issued = api.stats.issued.length;
-  await waitUntil(() => api.stats.issued.length > issued, 4000, "a refresh after the run");
+  // Not asserted here: a broken build may never refresh again; the counts below say why.
+  await waitUntil(() => api.stats.issued.length > issued, 4000, "a refresh after the run").catch(() => {});
   await sleep(1300);
   for (const t of tabs) await t.eval(() => stopFetching());
   const logs = [];
@@ -150,26 +151,28 @@ async function severalExpiries(label, init) {
   const failed = fetches.filter((f) => f.status !== 200);
   // How long each refreshed token took to reach each tab (its subscribers).
   let slowest = 0;
+  let missed = 0;
   for (const tok of s.issued.filter((t) => t.by === "refresh")) {
-    logs.forEach((l, i) => {
+    for (const l of logs) {
       const seen = l.authLog.find((e) => e.expiresAt === tok.expiresAt);
-      assert.ok(seen, `tab ${i} never got the tokens issued at ${tok.issuedAt}`);
-      slowest = Math.max(slowest, seen.at - tok.issuedAt);
-    });
+      if (seen) slowest = Math.max(slowest, seen.at - tok.issuedAt);
+      else missed++;
+    }
   }
   console.log(
     `auth.test [${label}]: refresh calls ${s.refreshCalls}, expiries ${expiries}, reused refresh tokens ${s.reused.length}, ` +
       `expired-token requests ${s.expiredRequests.length}, unknown-token requests ${s.unknownRequests.length}, ` +
-      `fetches ${fetches.length} (${failed.length} not 200), new tokens in every tab within ${slowest} ms`,
+      `fetches ${fetches.length} (${failed.length} not 200), new tokens in every tab within ${slowest} ms (${missed} never arrived)`,
   );
-  assert.ok(expiries >= 3, `several expiries (${expiries})`);
   assert.equal(s.refreshCalls, expiries, "one refresh call per expiry");
   assert.deepEqual(s.reused, [], "no refresh token used twice");
-  assert.deepEqual(s.unknownRefresh, [], "no unknown refresh token");
   assert.deepEqual(s.expiredRequests, [], "no request carried an expired token");
+  assert.ok(expiries >= 3, `several expiries (${expiries})`);
+  assert.deepEqual(s.unknownRefresh, [], "no unknown refresh token");
   assert.deepEqual(s.unknownRequests, [], "no request carried an unknown token");
   assert.deepEqual(failed, [], "every auth.fetch got its 200");
   assert.ok(fetches.length > 100, `the tabs kept fetching (${fetches.length})`);
+  assert.equal(missed, 0, "every tab got every new token");
   assert.ok(slowest <= 1000, `new tokens reached every tab within a second (${slowest} ms)`);
   for (const l of logs) {
     assert.equal(l.state, "authenticated");
