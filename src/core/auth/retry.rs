@@ -30,11 +30,14 @@ impl Retry {
     /// instead of retrying in step).
     pub fn backoff(&self, retry: u32, random: u64) -> u64 {
         let exp = retry.saturating_sub(1).min(40);
-        let cap = self
-            .base_delay
-            .saturating_mul(1u64 << exp)
-            .min(self.max_delay);
-        random % (cap + 1)
+        // base × 2^exp, saturating (a shift: `saturating_mul` links a
+        // 128-bit multiply on wasm32).
+        let doubled = if exp >= self.base_delay.leading_zeros() {
+            u64::MAX
+        } else {
+            self.base_delay << exp
+        };
+        random % doubled.min(self.max_delay).saturating_add(1)
     }
 }
 
@@ -180,6 +183,17 @@ mod tests {
             prop_assert!(d <= max);
             let exp = n.saturating_sub(1).min(40);
             prop_assert!(u128::from(d) <= u128::from(base) << exp);
+        }
+
+        /// The cap is exactly min(maxDelay, baseDelay × 2^(n-1)) (computed
+        /// here without overflow, in 128 bits).
+        #[test]
+        fn backoff_cap_is_exact(base in any::<u64>(), max in 0..u64::MAX, n in 1u32..60) {
+            let r = Retry { attempts: 5, base_delay: base, max_delay: max };
+            let exp = (n - 1).min(40);
+            let cap = (u128::from(base) << exp).min(u128::from(max)) as u64;
+            // random = cap: the delay is the cap itself.
+            prop_assert_eq!(r.backoff(n, cap), cap);
         }
 
         /// Full jitter: every delay from 0 to the cap is reachable.
