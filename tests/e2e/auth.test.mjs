@@ -384,6 +384,17 @@ test("a 401 refreshes once and retries once (one refresh for two tabs); other 4x
     assert.equal(api.stats.hits["/api/code"], before + 1, `${code} is not retried`);
   }
 
+  // An aborted request rejects with its AbortError, untried again.
+  const dataHits = api.stats.hits["/api/data"];
+  const aborted = await a.eval(async () => {
+    const c = new AbortController();
+    const p = auth.fetch("/api/data", { signal: c.signal });
+    c.abort();
+    return p.then(() => "resolved", (e) => e.name);
+  });
+  assert.equal(aborted, "AbortError");
+  assert.ok(api.stats.hits["/api/data"] - dataHits <= 1, "an aborted request is not retried");
+
   // A request with a body is sent whole on every try.
   api.failNext("/api/echo", 2, 503);
   const echoed = await a.eval(() =>
