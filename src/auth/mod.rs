@@ -244,7 +244,10 @@ impl AuthSession {
                 Held::Set(r) => {
                     let same = st.held.as_ref().is_some_and(|h| h.same_version(&r));
                     st.held = Some(r);
-                    st.retry_at = None;
+                    if !same {
+                        // New tokens: a failed round of the old ones is moot.
+                        st.retry_at = None;
+                    }
                     !same
                 }
                 Held::Clear => st.held.take().is_some(),

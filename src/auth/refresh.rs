@@ -118,8 +118,8 @@ impl AuthSession {
         if s.tokens.refresh.is_none() {
             if !s.is_expired(now) {
                 // Nothing to refresh with: use it until it expires.
-                self.st_mut().retry_at = Some(s.tokens.expires_at);
                 self.adopt(s.clone(), true);
+                self.st_mut().retry_at = Some(s.tokens.expires_at);
                 self.arm_timer();
                 return Try::Done(Some(s));
             }

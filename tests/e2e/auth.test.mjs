@@ -99,6 +99,8 @@ const noWebLocks = () => {
   delete Navigator.prototype.locks;
 };
 
+const startFetchingIn = (tab) => tab.eval(() => startFetching(100));
+
 async function waitUntil(fn, timeout, message) {
   const end = Date.now() + timeout;
   while (!fn()) {
@@ -273,6 +275,42 @@ test("stored tokens already past expiry are refreshed once if there is a refresh
   assert.deepEqual((await tab.eval((n) => authStorage(n), name)).idb, {});
   assert.equal(api.stats.refreshCalls, 1);
   tab.assertNoErrors();
+});
+
+test("tokens without a refresh token are used until they expire, then the state is expired (no busy retrying)", T, async () => {
+  api.setDown(null);
+  api.setLifetime(1500);
+  api.resetStats();
+  const name = uniqueName("no-refresh-token");
+  // Counts cross-tab lock requests: a session retrying in a loop would make hundreds.
+  const countLocks = () => {
+    const request = LockManager.prototype.request;
+    window.lockRequests = 0;
+    LockManager.prototype.request = function (...args) {
+      window.lockRequests++;
+      return request.apply(this, args);
+    };
+  };
+  const [tab] = await openTabs(1, name, { init: [countLocks] });
+  const exp = await tab.eval(async () => {
+    const { accessToken, expiresAt } = await (await fetch("/api/login", { method: "POST" })).json();
+    await auth.signIn({ accessToken, expiresAt });
+    return expiresAt;
+  });
+  startFetchingIn(tab);
+  await tab.waitFor(() => auth.state === "expired", null, { timeout: 3000, message: "expired" });
+  const expiredAt = await tab.eval(() => authLog.find((e) => e.state === "expired").at);
+  await tab.eval(() => stopFetching());
+  const r = await tab.eval(() => ({ locks: lockRequests, token: auth.token(), log: authLog.map((e) => `${e.state}:${e.reason}`), fetches: fetchLog }));
+  console.log(`auth.test: no refresh token: expired ${expiredAt - exp} ms after expiresAt, ${r.locks} lock requests, ${r.fetches.length} fetches`);
+  assert.ok(expiredAt - exp >= 0 && expiredAt - exp < 500, `expired at expiry (${expiredAt - exp} ms)`);
+  assert.ok(r.locks <= 4, `no busy retrying (${r.locks} lock requests)`);
+  assert.equal(api.stats.refreshCalls, 0);
+  assert.deepEqual(api.stats.expiredRequests, [], "nothing sent with the expired token");
+  assert.ok(r.fetches.filter((f) => f.status === 200).length > 3, "the token was used until it expired");
+  assert.ok(r.fetches.every((f) => f.status === 200 || f.error === "NOT_AUTHENTICATED"), JSON.stringify(r.fetches));
+  assert.deepEqual((await tab.eval((n) => authStorage(n), name)).idb, {}, "cleared");
+  assertNoPageErrors(tab);
 });
 
 test("with the server down, auth.fetch tries exactly retry.attempts times, then returns the last response or rejects; health says so", T, async () => {
