@@ -241,6 +241,15 @@ test("stored tokens are checked on open: valid ones are kept, ones the server re
   assert.equal(api.stats.refreshCalls, 0, "an invalid token is cleared, not refreshed");
   assert.deepEqual(await tab.eval((n) => authStorage(n), name), { idb: {}, local: [] });
 
+  // No answer from statusUrl is not a "no": the tokens are kept, a failure counted.
+  await tab.eval(() => login());
+  await tab.reload();
+  api.setDown("503");
+  assert.equal(await tab.eval((n) => openTestAuth(n), name), "authenticated");
+  api.setDown(null);
+  assert.equal((await tab.eval(() => auth.health())).recentFailures, 1);
+  assert.equal(api.stats.refreshCalls, 0);
+
   // validate() instead of statusUrl.
   await tab.eval(() => login());
   await tab.reload();
@@ -311,6 +320,45 @@ test("tokens without a refresh token are used until they expire, then the state 
   assert.ok(r.fetches.every((f) => f.status === 200 || f.error === "NOT_AUTHENTICATED"), JSON.stringify(r.fetches));
   assert.deepEqual((await tab.eval((n) => authStorage(n), name)).idb, {}, "cleared");
   assertNoPageErrors(tab);
+});
+
+test("refresh() failing with 400/401/403 is final in every tab (expired, storage cleared); other failures are retried", T, async () => {
+  api.setDown(null);
+  api.setLifetime(60_000);
+  api.resetStats();
+  const name = uniqueName("refresh-errors");
+  const [a, b] = await openTabs(2, name, { options: { retry: { attempts: 3, baseDelay: 20, maxDelay: 100 } } });
+  await a.eval(() => login());
+  await b.waitFor(() => auth.state === "authenticated", null, { timeout: 1000 });
+
+  // Transient: two 503s, then the refresh goes through (a 401 from the API forces it).
+  api.failNext("/api/refresh", 2, 503);
+  api.failNext("/api/data", 1, 401);
+  assert.equal(await a.eval(() => auth.fetch("/api/data").then((r) => r.status)), 200);
+  assert.equal(api.stats.hits["/api/refresh"], 3, "retried after each 503");
+  assert.equal(api.stats.refreshCalls, 1);
+  assert.equal(await a.eval(() => auth.state), "authenticated");
+  assert.equal((await a.eval(() => auth.health())).recentFailures, 2);
+
+  // Final: the refresh token is refused.
+  api.failNext("/api/refresh", 1, 401);
+  api.failNext("/api/data", 1, 401);
+  const t0 = Date.now();
+  assert.equal(await a.eval(() => auth.fetch("/api/data").then((r) => r.status)), 401, "the 401 stands");
+  assert.equal(api.stats.hits["/api/refresh"], 4, "a refused refresh token is not retried");
+  for (const t of [a, b]) {
+    await t.waitFor(() => auth.state === "expired", null, { timeout: 1000, message: "expired" });
+    assert.equal(await t.eval(() => auth.token()), null);
+    assert.equal((await t.eval(() => caught(() => auth.fetch("/api/data")))).code, "NOT_AUTHENTICATED");
+  }
+  const reason = await b.eval(() => authLog.at(-1));
+  assert.equal(reason.source, "tab");
+  assert.ok(reason.at - t0 < 1000);
+  const detail = await a.eval(() => authLog.at(-1));
+  assert.equal(detail.reason, "refresh-rejected");
+  assert.match(detail.error, /401/);
+  assert.deepEqual(await a.eval((n) => authStorage(n), name), { idb: {}, local: [] });
+  for (const t of [a, b]) assertNoPageErrors(t);
 });
 
 test("with the server down, auth.fetch tries exactly retry.attempts times, then returns the last response or rejects; health says so", T, async () => {
