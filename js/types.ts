@@ -158,7 +158,11 @@ export interface AuthOptions {
   retry?: { attempts?: number; baseDelay?: number; maxDelay?: number };
 }
 
-/** Where an auth session stands. */
+/**
+ * Where an auth session stands. `authenticating`: stored tokens being checked
+ * on open, or new ones being stored by `signIn`; `refreshing`: this tab is
+ * calling `refresh()`, or the access token has expired and refreshes keep failing.
+ */
 export type AuthState = "anonymous" | "authenticating" | "authenticated" | "refreshing" | "expired" | "logged_out";
 
 /** Second argument of `AuthSession.subscribe` listeners. */

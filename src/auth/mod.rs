@@ -388,9 +388,9 @@ impl AuthSession {
         self.post_cleared(reason, &stored.sid);
     }
 
-    /// Stores new tokens from the app's sign-in and shares them with every
-    /// tab. Already expired tokens are refreshed at once (they need a
-    /// refresh token).
+    /// Stores new tokens from the app's sign-in (state `authenticating`
+    /// while it writes) and shares them with every tab. Already expired
+    /// tokens are refreshed at once (they need a refresh token).
     pub async fn sign_in(&self, tokens: Tokens) -> Result<()> {
         self.check_open()?;
         let now = env::now();
@@ -406,8 +406,20 @@ impl AuthSession {
             seq: 0,
             obtained_at: now,
         };
-        store::put(&self.inner.storage, &r).await?;
+        let had_tokens = self.held().is_some();
+        // A round still running for the previous tokens must not apply its result.
         self.st_mut().epoch += 1;
+        self.transition(AuthEvent::Check, Held::Keep, "signIn", false, None);
+        if let Err(e) = store::put(&self.inner.storage, &r).await {
+            // Not stored: back to the tokens this tab had, if any.
+            let event = if had_tokens {
+                AuthEvent::Accept
+            } else {
+                AuthEvent::Reject
+            };
+            self.transition(event, Held::Keep, "signIn", false, Some(&e.message));
+            return Err(e);
+        }
         self.transition(
             AuthEvent::Accept,
             Held::Set(r.clone()),

@@ -8,7 +8,8 @@
 pub enum AuthState {
     /// No tokens: never signed in here, or stored tokens were rejected.
     Anonymous,
-    /// Stored tokens are being checked (`statusUrl` or `validate`).
+    /// Tokens are being established: stored ones checked on open
+    /// (`statusUrl` or `validate`), or new ones stored by `signIn`.
     Authenticating,
     /// Holding an access token that is not expired.
     Authenticated,
@@ -58,7 +59,8 @@ impl AuthState {
 #[derive(Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(test, derive(Debug))]
 pub enum AuthEvent {
-    /// Tokens found in storage are about to be checked.
+    /// Tokens found in storage are about to be checked, or `signIn` is
+    /// storing new ones.
     Check,
     /// Tokens were accepted: checked, signed in, refreshed, or adopted from
     /// another tab.
