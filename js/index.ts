@@ -4,9 +4,14 @@
 // read, so it is safe in Node, SSR and React server components. The wasm is
 // fetched and instantiated on the first `openSession()`.
 
-import type { Session, SessionError, SessionOptions } from "./types.js";
+import type { AuthOptions, AuthSession, Session, SessionError, SessionOptions } from "./types.js";
 
 export type {
+  AuthHealth,
+  AuthOptions,
+  AuthSession,
+  AuthState,
+  AuthStateDetail,
   Change,
   Session,
   SessionError,
@@ -14,12 +19,14 @@ export type {
   SessionInfo,
   SessionOptions,
   SnapshotInfo,
+  Tokens,
 } from "./types.js";
 
 /** The part of the wasm-bindgen module (dist/wasm/session_persist.js) used here. */
 interface Wasm {
   default(init: { module_or_path: Promise<Response> }): Promise<unknown>;
   openSession(options: SessionOptions, sessionId: string): Promise<Session>;
+  openAuthSession(options: AuthOptions): Promise<AuthSession>;
 }
 
 let wasmReady: Promise<Wasm> | undefined;
@@ -57,6 +64,22 @@ export async function openSession(options?: SessionOptions): Promise<Session> {
   }
   const wasm = await loadWasm();
   return wasm.openSession(options ?? {}, getOrCreateSessionId(options?.name));
+}
+
+/**
+ * Opens the auth session `options.name`: one login kept alive for every tab
+ * (stored tokens checked, refreshed before they expire, one refresh at a
+ * time across tabs). On a server it rejects with code `UNSUPPORTED_ENVIRONMENT`.
+ */
+export async function openAuthSession(options: AuthOptions): Promise<AuthSession> {
+  if (typeof window === "undefined") {
+    throw codedError(
+      "UNSUPPORTED_ENVIRONMENT",
+      "openAuthSession() must be called in a browser, e.g. from an effect or an event handler, not during server rendering.",
+    );
+  }
+  const wasm = await loadWasm();
+  return wasm.openAuthSession(options);
 }
 
 function loadWasm(): Promise<Wasm> {

@@ -122,6 +122,95 @@ export interface Session {
 
 /** Every error thrown or rejected by session-persist carries a stable `code`. */
 export interface SessionError extends Error {
-  /** E.g. `"NOT_SERIALIZABLE"`, `"TOO_LARGE"`, `"SNAPSHOT_NOT_FOUND"`, `"CLOSED"`. */
+  /** E.g. `"NOT_SERIALIZABLE"`, `"TOO_LARGE"`, `"SNAPSHOT_NOT_FOUND"`, `"CLOSED"`, `"NOT_AUTHENTICATED"`. */
   code: string;
+}
+
+/** Tokens of a login, as `signIn` takes them and `refresh` returns them. */
+export interface Tokens {
+  /** Sent in the `headerName` header of every `auth.fetch`. */
+  accessToken: string;
+  /** Given to `refresh()`; when a refresh returns none, the old one is kept. */
+  refreshToken?: string;
+  /** When the access token expires, in epoch milliseconds (not seconds). */
+  expiresAt: number;
+}
+
+/** Options of `openAuthSession`. Only `refresh` is required. */
+export interface AuthOptions {
+  /** Namespace: its own storage, channel and lock. Default `"default"`. */
+  name?: string;
+  /** Checked on open: `GET` with the header; 2xx valid, 401/403 invalid (cleared). */
+  statusUrl?: string;
+  /** Instead of `statusUrl`: resolves to whether stored tokens are still good. */
+  validate?: (tokens: Tokens) => Promise<boolean>;
+  /**
+   * Asks your server for new tokens. Reject with an error whose `status` is
+   * 400, 401 or 403 when the refresh token was refused (final: state
+   * `"expired"`); any other error is transient and retried per `retry`.
+   */
+  refresh: (tokens: Tokens) => Promise<Tokens>;
+  /** Ms before `expiresAt` to refresh. Default 5 minutes, never more than half the token's lifetime. */
+  refreshMargin?: number;
+  /** Header carrying the access token. Default `"X-Session-Token"`. */
+  headerName?: string;
+  /** Retries of network errors and 5xx (and of transient refresh failures). Defaults: 5 tries, 250 ms, 10 s; full jitter. */
+  retry?: { attempts?: number; baseDelay?: number; maxDelay?: number };
+}
+
+/**
+ * Where an auth session stands. `authenticating`: stored tokens being checked
+ * on open, or new ones being stored by `signIn`; `refreshing`: this tab is
+ * calling `refresh()`, or the access token has expired and refreshes keep failing.
+ */
+export type AuthState = "anonymous" | "authenticating" | "authenticated" | "refreshing" | "expired" | "logged_out";
+
+/** Second argument of `AuthSession.subscribe` listeners. */
+export interface AuthStateDetail {
+  /** The state before. */
+  from: AuthState;
+  /**
+   * What happened: `"signIn"`, `"logout"`, `"check"`, `"refresh"`,
+   * `"refresh-failed"`, `"refresh-rejected"`, `"invalid"`, `"expired"`, `"cleared"`.
+   */
+  reason: string;
+  /** `"tab"` when it came from another tab. */
+  source: "local" | "tab";
+  /** Expiry of the tokens now held, or null. */
+  expiresAt: number | null;
+  /** Why, when something failed. */
+  error?: string;
+}
+
+/** `AuthSession.health()`. */
+export interface AuthHealth {
+  /** 0 to 100; see the README ("Auth session", health). */
+  score: number;
+  /** Ms until the access token expires (negative once expired), or null without one. */
+  expiresInMs: number | null;
+  /** Failures (network errors, 5xx, failed refreshes, unanswered checks) in the last minute. */
+  recentFailures: number;
+  state: AuthState;
+}
+
+/** One login, kept alive for every tab of the origin and name. */
+export interface AuthSession {
+  readonly state: AuthState;
+  /** Stores the tokens of a new login and shares them with every tab. */
+  signIn(tokens: Tokens): Promise<void>;
+  /** Logs out every tab (state `"logged_out"`) and removes the stored tokens. */
+  logout(): Promise<void>;
+  /** A valid access token (refreshed first if due), or null. */
+  token(): Promise<string | null>;
+  /**
+   * `fetch` with the token header. A 401 refreshes once and retries once;
+   * network errors and 5xx are retried per `retry`; other 4xx are returned.
+   * Rejects with code `NOT_AUTHENTICATED` without a valid token.
+   */
+  fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response>;
+  health(): AuthHealth;
+  /** Called on every change of state or tokens; returns the unsubscribe function. */
+  subscribe(fn: (state: AuthState, detail: AuthStateDetail) => void): () => void;
+  /** Stops timers and listeners; the stored tokens stay. Later calls fail with `CLOSED`. */
+  close(): Promise<void>;
 }

@@ -29,10 +29,14 @@ const MIME = {
   ".ico": "image/x-icon",
 };
 
-/** Starts the server; resolves to `{ url, close }` once it listens on 127.0.0.1. */
-export function startServer({ port = 8080, root = REPO_ROOT } = {}) {
+/**
+ * Starts the server; resolves to `{ url, close }` once it listens on 127.0.0.1.
+ * `handle(req, res)`: extra routes (tests), tried first; returns true if it answered.
+ */
+export function startServer({ port = 8080, root = REPO_ROOT, handle } = {}) {
   const base = resolve(root);
   const server = createServer(async (req, res) => {
+    if (handle?.(req, res)) return;
     const send = (status, body, headers = {}) => {
       res.writeHead(status, { "Cache-Control": "no-store", "Content-Type": "text/plain; charset=utf-8", ...headers });
       res.end(body);

@@ -5,10 +5,13 @@
 //! - [`core`]: pure Rust (context document, clocks, records, checksums,
 //!   snapshot retention, the autosave schedule), tested natively;
 //! - `platform`: the browser (storage backends, timers, page lifecycle);
-//! - `session` and `bindings`: the session engine and its JS surface.
+//! - `session` and `bindings`: the session engine and its JS surface;
+//! - `auth` and `bindings_auth`: the auth session engine and its JS surface.
 #![deny(missing_docs)]
 
+pub mod auth;
 pub mod bindings;
+pub mod bindings_auth;
 pub mod core;
 pub mod platform;
 pub mod session;

@@ -25,6 +25,9 @@ pub enum Code {
     VersionTooNew,
     /// An argument or option has the wrong type or range.
     InvalidArgument,
+    /// An auth session has no valid token (never signed in, logged out,
+    /// expired, or a refresh failed).
+    NotAuthenticated,
 }
 
 impl Code {
@@ -40,6 +43,7 @@ impl Code {
             Code::MigrationFailed => "MIGRATION_FAILED",
             Code::VersionTooNew => "VERSION_TOO_NEW",
             Code::InvalidArgument => "INVALID_ARGUMENT",
+            Code::NotAuthenticated => "NOT_AUTHENTICATED",
         }
     }
 }

@@ -2,6 +2,7 @@
 //! deterministic given its inputs (time and randomness are passed in), and
 //! tested natively with `cargo test`.
 
+pub mod auth;
 pub mod checksum;
 pub mod clock;
 pub mod doc;

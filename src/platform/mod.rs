@@ -4,9 +4,11 @@
 
 pub mod channel;
 pub mod env;
+pub mod http;
 pub mod js;
 pub mod lifecycle;
 pub mod lock;
+pub mod refresh_lock;
 pub mod storage;
 pub mod tabs;
 pub mod value;

@@ -41,14 +41,17 @@ function pageHelpers() {
   };
 }
 
-/** Registers before/after hooks for this test file; returns `{ url, open }`. */
-export function useBrowser() {
+/**
+ * Registers before/after hooks for this test file; returns `{ url, open }`.
+ * `handle(req, res)`: extra routes served by the same origin (see scripts/serve.mjs).
+ */
+export function useBrowser({ handle } = {}) {
   let server;
   let browser;
   const contexts = new Set();
 
   before(async () => {
-    server = await startServer({ port: 0, root: ROOT });
+    server = await startServer({ port: 0, root: ROOT, handle });
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true });
   });
   afterEach(async () => {

@@ -296,3 +296,23 @@ appTest("/health shows the IndexedDB backend, live updates, and the restore coun
   );
   await page.locator("#events li", { hasText: "remote-change" }).first().waitFor({ timeout: 5000 });
 });
+
+appTest("/health shows the auth session: sign-in and logout reach a second tab within a second", async (app) => {
+  const path = `/health?name=${uniqueName("next-auth")}`;
+  const a = await app.open(path);
+  const b = await app.open(path);
+  const authField = (page, name) => page.locator(`#auth-health td[data-field="${name}"]`).textContent();
+  for (const p of [a, b]) await p.locator('#auth-health[data-ready="true"]').waitFor();
+  assert.equal(await authField(a, "state"), "anonymous");
+  assert.equal(await authField(a, "score"), "0 / 100");
+
+  await a.click("#auth-sign-in");
+  await b.waitForFunction(() => document.querySelector('#auth-health td[data-field="state"]').textContent === "authenticated", null, { timeout: 1000, polling: 20 });
+  assert.equal(await authField(b, "score"), "100 / 100");
+  assert.match(await authField(b, "expiresInMs"), /^\d+ s$/);
+  assert.match(await authField(b, "last"), /another tab/);
+
+  await b.click("#auth-logout");
+  await a.waitForFunction(() => document.querySelector('#auth-health td[data-field="state"]').textContent === "logged_out", null, { timeout: 1000, polling: 20 });
+  assert.equal(await authField(a, "expiresInMs"), "no token");
+});

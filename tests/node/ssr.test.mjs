@@ -76,3 +76,15 @@ test("openSession() rejects on the server with code UNSUPPORTED_ENVIRONMENT", as
   });
   await assert.rejects(openSession(), { code: "UNSUPPORTED_ENVIRONMENT" });
 });
+
+test("openAuthSession() rejects on the server with code UNSUPPORTED_ENVIRONMENT", async () => {
+  const { openAuthSession } = await import(ENTRY.href);
+  const p = openAuthSession({ refresh: async () => ({ accessToken: "a", expiresAt: Date.now() + 1000 }) });
+  assert.ok(p instanceof Promise, "openAuthSession returns a promise rather than throwing synchronously");
+  await assert.rejects(p, (err) => {
+    assert.ok(err instanceof Error);
+    assert.equal(err.code, "UNSUPPORTED_ENVIRONMENT");
+    assert.match(err.message, /browser/);
+    return true;
+  });
+});

@@ -1,6 +1,7 @@
 import type { Metadata } from "next";
 import { SessionShell } from "@/components/SessionShell";
 import { Health } from "@/components/Health";
+import { AuthHealth } from "@/components/AuthHealth";
 import { sessionName, type SearchParams } from "@/lib/session-name";
 
 export const metadata: Metadata = { title: "Session health · session-persist demo" };
@@ -10,6 +11,7 @@ export default async function HealthPage({ searchParams }: { searchParams: Searc
   return (
     <SessionShell name={name}>
       <Health />
+      <AuthHealth name={name} />
     </SessionShell>
   );
 }
