@@ -1,5 +1,6 @@
 // Minifies the JS that ships in dist/ (the TypeScript entries, the
-// wasm-bindgen glue and its snippets), in place. Run by scripts/build.sh.
+// wasm-bindgen glue and its snippets), in place. Run by scripts/build.sh:
+//   node scripts/minify.mjs [folder]      (default: dist/)
 //
 // What bundlers rely on survives: terser keeps string literals, so
 // `new URL("session_persist_bg.wasm", import.meta.url)` and the literal
@@ -10,7 +11,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { minify } from "terser";
 
-const DIST = fileURLToPath(new URL("../dist", import.meta.url));
+// The folder to minify: the argument, else dist/.
+const DIST = process.argv[2] ?? fileURLToPath(new URL("../dist", import.meta.url));
 
 function jsFiles(dir) {
   const out = [];
@@ -23,7 +25,7 @@ function jsFiles(dir) {
 }
 
 if (!existsSync(DIST)) {
-  console.error("minify: dist/ is missing; run scripts/build.sh");
+  console.error(`minify: ${DIST} is missing; run scripts/build.sh`);
   process.exit(1);
 }
 for (const file of jsFiles(DIST)) {

@@ -10,7 +10,9 @@
 #![deny(missing_docs)]
 
 pub mod auth;
+#[cfg(feature = "session")]
 pub mod bindings;
+#[cfg(feature = "auth")]
 pub mod bindings_auth;
 pub mod core;
 pub mod platform;

@@ -149,6 +149,7 @@ export function printReport({ results: r, goals, env, config, seconds, broken, w
     out.push("", "7. Size, gzip -9 bytes", row("", ["raw", "gzip"]));
     out.push(row("session-persist core entry", [s.core.raw, s.core.gzip], verdict(find("size.core"))));
     out.push(row("session-persist React entry", [s.react.raw, s.react.gzip], verdict(find("size.react"))));
+    if (s.auth) out.push(row("session-persist auth wasm", [s.auth.raw, s.auth.gzip], "loaded only by openAuthSession"));
     for (const [id, p] of Object.entries(s.peers)) out.push(row(`${CONTENDERS[id]}`, [p.raw, p.gzip], p.what));
   }
   if (r.memory || r.memoryAfterSaves) {

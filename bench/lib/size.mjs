@@ -1,26 +1,11 @@
-// 7. Size: gzip -9 of what a page loads for the core entry (the same file
-// list as scripts/size-report.mjs), of the React entry, and of each peer's
-// browser build, for context.
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
-import { join, relative } from "node:path";
+// 7. Size: gzip -9 of what a page loads for the core entry, the React entry
+// and the auth wasm (the groups of scripts/size-report.mjs), and of each
+// peer's browser build, for context.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { constants, gzipSync } from "node:zlib";
+import { measure as measureBuild } from "../../scripts/size-report.mjs";
 import { ROOT } from "./harness.mjs";
-
-// JS files that wasm-bindgen emits for inline_js / module snippets are loaded too.
-function snippets(root) {
-  const dir = join(root, "dist/wasm/snippets");
-  if (!existsSync(dir)) return [];
-  const out = [];
-  const walk = (d) => {
-    for (const name of readdirSync(d)) {
-      const p = join(d, name);
-      if (statSync(p).isDirectory()) walk(p);
-      else if (/\.m?js$/.test(name)) out.push(relative(root, p));
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
 
 // What each peer ships for the browser. Only Dexie and localForage ship
 // minified builds (localForage no ES module at all); idb-keyval's and
@@ -45,8 +30,10 @@ function measure(files, root = ROOT) {
 
 /** Sizes of the build under `root` (the run's copy of dist/) and of the peers. */
 export function measureSize(root = ROOT) {
-  const core = measure(["dist/wasm/session_persist_bg.wasm", "dist/wasm/session_persist.js", "dist/index.js", ...snippets(root)], root);
-  const react = measure(["dist/react.js"], root);
+  const built = Object.fromEntries(
+    measureBuild(root).groups.map((g) => [g.id, { files: g.files.map((f) => f.file), raw: g.raw, gzip: g.gzip }]),
+  );
+  const { core, react, auth } = built;
   const peers = Object.fromEntries(Object.entries(PEER_FILES).map(([id, p]) => [id, { what: p.what, ...measure(p.files) }]));
-  return { core, react, peers };
+  return { core, react, auth, peers };
 }

@@ -1,4 +1,5 @@
-// How the core entry loads its wasm in a page: lazily, once, and again after a failure.
+// How the core entry loads its wasm in a page: lazily, once, only the one a
+// call needs (session or auth), and again after a failure.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { useBrowser, uniqueName } from "./helpers.mjs";
@@ -19,6 +20,21 @@ test("importing the package fetches no wasm; the first openSession fetches it on
     await Promise.all([a.close(), b.close()]);
   }, uniqueName("lazy"));
   assert.deepEqual(requests.filter((p) => p.endsWith(".wasm")), ["/dist/wasm/session_persist_bg.wasm"]);
+  tab.assertNoErrors();
+});
+
+test("openAuthSession fetches only the auth wasm, once; openSession only the session wasm", T, async () => {
+  const tab = await browser.open();
+  const requests = [];
+  tab.page.on("request", (r) => requests.push(new URL(r.url()).pathname));
+  await tab.eval(async (name) => {
+    const refresh = async () => ({ accessToken: "a", expiresAt: Date.now() + 60_000 });
+    const [a, b] = await Promise.all([sp.openAuthSession({ name, refresh }), sp.openAuthSession({ name: name + "-2", refresh })]);
+    await Promise.all([a.close(), b.close()]);
+  }, uniqueName("lazy-auth"));
+  assert.deepEqual(requests.filter((p) => p.endsWith(".wasm")), ["/dist/wasm-auth/session_persist_bg.wasm"]);
+  await tab.eval(async (name) => (await sp.openSession({ name })).close(), uniqueName("lazy-after-auth"));
+  assert.deepEqual(requests.filter((p) => p.endsWith(".wasm")), ["/dist/wasm-auth/session_persist_bg.wasm", "/dist/wasm/session_persist_bg.wasm"]);
   tab.assertNoErrors();
 });
 

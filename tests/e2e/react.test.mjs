@@ -86,9 +86,16 @@ before(async () => {
   assert.ok(!existsSync(join(EXAMPLE, "vite.config.js")) && !existsSync(join(EXAMPLE, "vite.config.mjs")), "no Vite config");
   const devMs = run(process.execPath, [vite, "build", "--base", "./", "--outDir", "dist-dev"], { NODE_ENV: "development" });
   const prodMs = run(process.execPath, [vite, "build", "--base", "./"], { NODE_ENV: "production" });
+  // Two wasm files since the auth engine has its own (dist/wasm-auth/): Vite
+  // emits both, as each is named by a literal URL; a page fetches the auth
+  // one only if it calls openAuthSession.
+  const built = ["wasm", "wasm-auth"].map((d) => readFileSync(join(dist, d, "session_persist_bg.wasm")));
   for (const out of ["dist-dev", "dist"]) {
     const wasm = files(join(EXAMPLE, out)).filter((f) => f.endsWith(".wasm"));
-    assert.equal(wasm.length, 1, `vite emitted the .wasm into ${out}/ (${wasm})`);
+    assert.equal(wasm.length, 2, `vite emitted the session and auth .wasm into ${out}/ (${wasm})`);
+    for (const [i, b] of built.entries()) {
+      assert.ok(wasm.some((f) => readFileSync(join(EXAMPLE, out, f)).equals(b)), `${out}/ has dist/${["wasm", "wasm-auth"][i]}/session_persist_bg.wasm`);
+    }
   }
   console.log(`react e2e setup: ${how}; vite build: development ${devMs} ms, production ${prodMs} ms`);
 });
