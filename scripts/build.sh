@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Release build of the npm package into dist/:
 #   for each wasm (the session engine, the auth engine):
-#     cargo build (one feature) -> JS glue (wasm-bindgen --target web) -> wasm-opt -Oz
+#     cargo build (one feature) -> JS glue (wasm-bindgen --target web)
+#     -> JS snippets inlined into the glue -> wasm-opt -Oz
 #   then tsc -> terser -> size report.
 # Everything is built in dist.new/ and swapped in at the end, so a page or test
 # reading dist/ never sees it half built.
@@ -32,9 +33,10 @@ build_wasm() {
   echo "build: cargo build --release --target wasm32-unknown-unknown --no-default-features --features $feature"
   CARGO_TARGET_DIR="$target" cargo build --release --target wasm32-unknown-unknown \
     --no-default-features --features "$feature"
-  echo "build: wasm-bindgen --target web --out-dir $out/$dir; wasm-opt -Oz"
+  echo "build: wasm-bindgen --target web --out-dir $out/$dir; inline snippets; wasm-opt -Oz"
   wasm-bindgen --target web --out-dir "$out/$dir" \
     "$target/wasm32-unknown-unknown/release/session_persist.wasm"
+  node scripts/inline-snippets.mjs "$out/$dir"
   opt "$out/$dir/session_persist_bg.wasm"
 }
 build_wasm session wasm wasm-session
