@@ -9,6 +9,11 @@
 //! - `auth` and `bindings_auth`: the auth session engine and its JS surface.
 #![deny(missing_docs)]
 
+// Talc instead of dlmalloc: about 5 KB less wasm, and faster (README, Performance).
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 pub mod auth;
 #[cfg(feature = "session")]
 pub mod bindings;

@@ -1,23 +1,51 @@
 //! Small helpers for reading and building JS objects, and for turning the
 //! core's errors into JS `Error`s with a `code`.
 
+use std::cell::RefCell;
+
 use js_sys::{Object, Reflect};
 use wasm_bindgen::{JsCast, JsValue};
 
 use crate::core::error::{Code, Error};
+use crate::core::keymap::KeyMap;
+
+/// Field names converted to JS strings so far. Converting a Rust string is a
+/// `TextDecoder` call (about a microsecond); a record, a message or an event
+/// detail names a dozen fields, so the first conversions are kept. Capped,
+/// since `set` may be given app keys.
+const FIELD_CACHE_MAX: usize = 128;
+
+thread_local! {
+    static FIELDS: RefCell<KeyMap<JsValue>> = RefCell::new(KeyMap::new());
+}
+
+/// `key` as a JS string, from the cache when it was seen before.
+pub fn field(key: &str) -> JsValue {
+    FIELDS.with(|cache| {
+        if let Some(js) = cache.borrow().get(key) {
+            return js.clone();
+        }
+        let js = JsValue::from_str(key);
+        let mut cache = cache.borrow_mut();
+        if cache.len() < FIELD_CACHE_MAX {
+            cache.insert(key.to_string(), js.clone());
+        }
+        js
+    })
+}
 
 /// `obj[key]`, or `undefined` when `obj` is not an object or the read throws.
 pub fn get(obj: &JsValue, key: &str) -> JsValue {
     if !obj.is_object() {
         return JsValue::UNDEFINED;
     }
-    Reflect::get(obj, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+    Reflect::get(obj, &field(key)).unwrap_or(JsValue::UNDEFINED)
 }
 
 /// `obj[key] = value` as an own data property, safe for keys such as
 /// `__proto__` that a plain assignment would treat specially.
 pub fn set(obj: &Object, key: &str, value: &JsValue) {
-    set_key(obj, key, &JsValue::from_str(key), value);
+    set_key(obj, key, &field(key), value);
 }
 
 /// [`set`] with the key also given as a JS string (saves converting it).

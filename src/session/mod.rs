@@ -789,13 +789,25 @@ impl Session {
             return;
         }
         self.notify(keys, ChangeSource::Tab);
-        self.emit(
-            Event::RemoteChange,
-            js::object([
-                ("keys", js::str_array(keys.iter().map(String::as_str))),
-                ("from", from.into()),
-            ]),
-        );
+        if self.heard(Event::RemoteChange) {
+            self.emit(
+                Event::RemoteChange,
+                js::object([
+                    ("keys", js::str_array(keys.iter().map(String::as_str))),
+                    ("from", from.into()),
+                ]),
+            );
+        }
+    }
+
+    /// Whether anyone would receive `event` now (`onEvent`, an `on()`
+    /// handler, or the replay of events raised while opening): building a
+    /// detail nobody reads is skipped on the hot paths.
+    fn heard(&self, event: Event) -> bool {
+        let st = self.state();
+        st.on_event.is_some()
+            || st.opening_events.is_some()
+            || st.handlers.iter().any(|(_, e, _)| *e == event)
     }
 
     /// Calls `f(ctx, change)` after every change; returns its id.

@@ -378,7 +378,7 @@ impl Session {
         };
         self.announce_remote(&absorbed, "storage");
         match &result {
-            Ok(()) if pending.journal => {}
+            Ok(()) if pending.journal || !self.heard(super::Event::Saved) => {}
             Ok(()) => {
                 let (revision, bytes) = pending.written.get();
                 self.emit(
