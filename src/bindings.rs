@@ -7,18 +7,15 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::core::error::{Code, Error, Result};
+use crate::core::error::{Error, Result};
 use crate::core::options::{self, Options, PersistFilter, StorageChoice};
 use crate::core::snapshots::Source;
+use crate::platform::args::{self, invalid};
 use crate::platform::js;
 use crate::session::{self, Event, Hooks};
 
 fn to_js(e: Error) -> JsValue {
     js::to_js_error(&e)
-}
-
-fn invalid(message: impl Into<String>) -> Error {
-    Error::new(Code::InvalidArgument, message)
 }
 
 /// Opens a session. `sessionId` comes from the JS entry's
@@ -257,34 +254,7 @@ impl Session {
 // ----- options -----
 
 fn opt_number(o: &JsValue, name: &str, max: f64) -> Result<Option<f64>> {
-    let v = js::get(o, name);
-    if v.is_undefined() {
-        return Ok(None);
-    }
-    let n = v
-        .as_f64()
-        .ok_or_else(|| invalid(format!("{name} must be a number")))?;
-    options::whole_number(name, n, max).map(Some)
-}
-
-fn opt_bool(o: &JsValue, name: &str) -> Result<Option<bool>> {
-    let v = js::get(o, name);
-    if v.is_undefined() {
-        return Ok(None);
-    }
-    v.as_bool()
-        .map(Some)
-        .ok_or_else(|| invalid(format!("{name} must be true or false")))
-}
-
-fn opt_string(o: &JsValue, name: &str) -> Result<Option<String>> {
-    let v = js::get(o, name);
-    if v.is_undefined() {
-        return Ok(None);
-    }
-    v.as_string()
-        .map(Some)
-        .ok_or_else(|| invalid(format!("{name} must be a string")))
+    args::whole(o, name, name, max)
 }
 
 fn opt_strings(o: &JsValue, name: &str) -> Result<Option<Vec<String>>> {
@@ -316,11 +286,11 @@ fn parse_options(o: &JsValue) -> Result<(Options, Hooks)> {
     if !o.is_object() {
         return Err(invalid("openSession() takes an options object"));
     }
-    if let Some(name) = opt_string(o, "name")? {
+    if let Some(name) = args::string(o, "name")? {
         options::check_name(&name)?;
         opts.name = name;
     }
-    if let Some(s) = opt_string(o, "storage")? {
+    if let Some(s) = args::string(o, "storage")? {
         opts.storage = StorageChoice::parse(&s)?;
     }
     if let Some(n) = opt_number(o, "autoSaveInterval", MAX_MS)? {
@@ -329,7 +299,7 @@ fn parse_options(o: &JsValue) -> Result<(Options, Hooks)> {
     if let Some(n) = opt_number(o, "saveDebounce", MAX_MS)? {
         opts.save_debounce = n as u64;
     }
-    if let Some(b) = opt_bool(o, "crossTab")? {
+    if let Some(b) = args::boolean(o, "crossTab")? {
         opts.cross_tab = b;
     }
     if let Some(n) = opt_number(o, "version", u32::MAX as f64)? {
@@ -385,10 +355,10 @@ fn parse_options(o: &JsValue) -> Result<(Options, Hooks)> {
         }
         opts.max_context_bytes = n as usize;
     }
-    if let Some(b) = opt_bool(o, "restoreOnOpen")? {
+    if let Some(b) = args::boolean(o, "restoreOnOpen")? {
         opts.restore_on_open = b;
     }
-    opts.initial_snapshot_id = opt_string(o, "initialSnapshotId")?;
+    opts.initial_snapshot_id = args::string(o, "initialSnapshotId")?;
     let on_event = js::get(o, "onEvent");
     if !on_event.is_undefined() {
         hooks.on_event = Some(fn_arg(&on_event, "onEvent")?);

@@ -8,16 +8,13 @@ use wasm_bindgen_futures::future_to_promise;
 
 use crate::auth::{self, FetchError, Hooks};
 use crate::core::auth::options::{check_attempts, check_header_name, AuthOptions};
-use crate::core::error::{Code, Error, Result};
-use crate::core::options::{check_name, whole_number};
+use crate::core::error::{Error, Result};
+use crate::core::options::check_name;
+use crate::platform::args::{self, invalid};
 use crate::platform::js;
 
 fn to_js(e: Error) -> JsValue {
     js::to_js_error(&e)
-}
-
-fn invalid(message: impl Into<String>) -> Error {
-    Error::new(Code::InvalidArgument, message)
 }
 
 fn promise(fut: impl std::future::Future<Output = Result<JsValue>> + 'static) -> Promise {
@@ -130,24 +127,7 @@ const MAX_MS: f64 = 2_147_483_647.0;
 
 /// `o[key]` as a whole number up to `max`; `label` names it in errors.
 fn opt_whole(o: &JsValue, key: &str, label: &str, max: f64) -> Result<Option<u64>> {
-    let v = js::get(o, key);
-    if v.is_undefined() {
-        return Ok(None);
-    }
-    let n = v
-        .as_f64()
-        .ok_or_else(|| invalid([label, " must be a number"].concat()))?;
-    whole_number(label, n, max).map(|n| Some(n as u64))
-}
-
-fn opt_string(o: &JsValue, name: &str) -> Result<Option<String>> {
-    let v = js::get(o, name);
-    if v.is_undefined() {
-        return Ok(None);
-    }
-    v.as_string()
-        .map(Some)
-        .ok_or_else(|| invalid([name, " must be a string"].concat()))
+    args::whole(o, key, label, max).map(|n| n.map(|n| n as u64))
 }
 
 /// Reads `AuthOptions`, applying defaults and rejecting bad values.
@@ -168,11 +148,11 @@ fn parse_options(o: &JsValue) -> Result<(AuthOptions, Hooks)> {
             })?),
         };
     let mut opts = AuthOptions::default();
-    if let Some(name) = opt_string(o, "name")? {
+    if let Some(name) = args::string(o, "name")? {
         check_name(&name)?;
         opts.name = name;
     }
-    if let Some(url) = opt_string(o, "statusUrl")? {
+    if let Some(url) = args::string(o, "statusUrl")? {
         if url.is_empty() {
             return Err(invalid("statusUrl must be a non-empty URL"));
         }
@@ -186,7 +166,7 @@ fn parse_options(o: &JsValue) -> Result<(AuthOptions, Hooks)> {
     if let Some(n) = opt_whole(o, "refreshMargin", "refreshMargin (ms)", MAX_MS)? {
         opts.refresh_margin = n;
     }
-    if let Some(h) = opt_string(o, "headerName")? {
+    if let Some(h) = args::string(o, "headerName")? {
         check_header_name(&h)?;
         opts.header_name = h;
     }

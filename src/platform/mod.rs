@@ -2,6 +2,7 @@
 //! timers and the page lifecycle. Everything that touches `web-sys` or
 //! `js-sys` lives here or in the bindings above it.
 
+pub mod args;
 pub mod channel;
 pub mod env;
 pub mod http;

@@ -88,13 +88,14 @@ pub trait Storage {
     /// with no other write (from any tab) in between. IndexedDB does this in
     /// one transaction; localStorage in one synchronous run.
     fn update(&self, keys: &[&str], prefix: &str, modify: Modify) -> BoxFut<'static, Result<()>>;
-    /// [`Storage::update`] with a guess: `guess` is the batch to write if
-    /// storage is as the caller last left it, which `holds` checks on what
-    /// its own reads found (`guess.reads`, and the keys under `prefix`). IndexedDB issues the reads and the guessed writes
-    /// together (one round trip to the browser's storage process instead of
-    /// two); if the guess was wrong the transaction is aborted, undoing it,
-    /// and `update` runs with `modify`. Other backends are synchronous, so
-    /// they just run `update`.
+    /// [`Storage::update`] with a guess: `guess.batch` is what to write if
+    /// storage is as the caller last left it, which `guess.holds` checks on
+    /// what its own reads found (`guess.reads`, and the keys under
+    /// `prefix`). IndexedDB issues those reads and the guessed writes
+    /// together, so nothing waits for the context to be read; if the guess
+    /// was wrong the transaction is aborted, undoing it, and `update` runs
+    /// with `modify`. Other backends are synchronous, so they just run
+    /// `update`.
     fn update_guessing(
         &self,
         keys: &[&str],
