@@ -37,8 +37,6 @@ interface AuthWasm extends Glue {
 }
 
 let sessionWasm: Promise<SessionWasm> | undefined;
-/** Set once the session wasm is instantiated: later opens need no warming. */
-let sessionWasmReady = false;
 let authWasm: Promise<AuthWasm> | undefined;
 const memoryIds = new Map<string, string>();
 
@@ -72,9 +70,8 @@ export async function openSession(options?: SessionOptions): Promise<Session> {
       "openSession() must be called in a browser, e.g. from an effect or an event handler, not during server rendering.",
     );
   }
-  const wasm = loadSessionWasm();
-  warmIndexedDb(options);
-  return (await wasm).openSession(options ?? {}, getOrCreateSessionId(options?.name));
+  const wasm = await loadSessionWasm();
+  return wasm.openSession(options ?? {}, getOrCreateSessionId(options?.name));
 }
 
 /**
@@ -93,25 +90,6 @@ export async function openAuthSession(options: AuthOptions): Promise<AuthSession
   return wasm.openAuthSession(options);
 }
 
-/**
- * Opens (and at once closes) the session's IndexedDB database while the wasm
- * downloads: a page's first IndexedDB open connects to the browser's storage
- * backend, which then need not happen on the critical path. Creates nothing:
- * an open that would create the database is aborted.
- */
-function warmIndexedDb(options?: SessionOptions): void {
-  const storage = options?.storage ?? "auto";
-  if ((storage !== "auto" && storage !== "indexeddb") || sessionWasmReady) return;
-  try {
-    const req = indexedDB.open(`session-persist:${options?.name ?? "default"}`);
-    req.onupgradeneeded = () => req.transaction?.abort();
-    req.onsuccess = () => req.result.close();
-    req.onerror = (e) => e.preventDefault(); // the abort above, or no IndexedDB: the wasm decides
-  } catch {
-    // IndexedDB missing or blocked: the wasm falls back and says so.
-  }
-}
-
 // Each loader names its files literally, so bundlers include them. The .wasm
 // downloads alongside its glue module, not after it (the glue would only start
 // the fetch once it has loaded).
@@ -122,7 +100,7 @@ function loadSessionWasm(): Promise<SessionWasm> {
     fetch(new URL("./wasm/session_persist_bg.wasm", import.meta.url)),
     "dist/wasm/",
     () => (sessionWasm = undefined),
-  ).then((wasm) => ((sessionWasmReady = true), wasm)));
+  ));
 }
 
 function loadAuthWasm(): Promise<AuthWasm> {
