@@ -1036,12 +1036,22 @@ async fn open_with(
         .map_err(|e| e.code)
 }
 
+/// Changes the string value `from` to `to` in a stored record, as stored:
+/// the value's JSON text inside the record's JSON (`\"v1\"`). A bare
+/// `v1` could also match inside the random tab id in `w` or a stamp, and
+/// `w` is not checksummed, so the record would stay valid (a flake seen
+/// once in about a dozen runs).
 fn ls_tamper(name: &str, key: &str, from: &str, to: &str) {
     let ls = local_storage();
     let full = format!("session-persist:{name}:{key}");
     let text = ls.get_item(&full).unwrap().unwrap();
-    assert!(text.contains(from), "{key} holds {from}");
-    ls.set_item(&full, &text.replacen(from, to, 1)).unwrap();
+    let (from, to) = (format!("\\\"{from}\\\""), format!("\\\"{to}\\\""));
+    assert_eq!(
+        text.matches(&from).count(),
+        1,
+        "{key} holds {from} once: {text}"
+    );
+    ls.set_item(&full, &text.replacen(&from, &to, 1)).unwrap();
 }
 
 fn ls_keys(name: &str, prefix: &str) -> Vec<String> {
